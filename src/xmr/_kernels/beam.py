@@ -1,0 +1,336 @@
+"""Beam search over the chunked weight layout, for one query or a batch.
+
+Layout (all levels flattened; node 0 is the root, nodes of a level are contiguous):
+
+- ``child_start`` int64 (n_internal + 1): children of internal node g are ``child_start[g] ..
+  child_start[g + 1] - 1`` (global ids).
+- ``chunk_row_ptr`` int64 (n_internal + 1): the weight chunk of internal node g (the columns of
+  its children) holds rows ``chunk_row_ptr[g] .. chunk_row_ptr[g + 1] - 1``.
+- ``row_feat`` int32 (n_rows): feature id of each chunk row, sorted within a chunk.
+- ``row_entry_ptr`` int64 (n_rows + 1), ``entry_child`` int32, ``entry_val`` float32: the nonzero
+  weights of a row, as (child offset within the chunk, value), sorted by child offset.
+- ``node_bias`` float32 (n_nodes): bias term of each node's score.
+
+A query touches only the chunks of the nodes in its beam; within a chunk it looks up its own
+features, by binary search when it has few features relative to the chunk's rows, otherwise by
+scanning the rows against a dense copy of the query.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+# post-processor codes (see xmr.linear.postprocess)
+PP_NOOP = 0
+PP_SIGMOID = 1
+PP_LOG_SIGMOID = 2
+PP_LP_HINGE = 3  # 3..6 = l1..l4-hinge
+PP_LOG_LP_HINGE = 7  # 7..10 = log-l1..l4-hinge
+
+
+@njit(cache=True, nogil=True, inline="always")
+def root_score(code):
+    if code == PP_SIGMOID or (PP_LP_HINGE <= code < PP_LOG_LP_HINGE):
+        return 1.0
+    return 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def post_process(z, parent, code):
+    """Combine a child's raw score ``z`` with its parent's score."""
+    if code == PP_NOOP:
+        return z
+    if code == PP_SIGMOID:
+        return parent / (1.0 + np.exp(-z))
+    if code == PP_LOG_SIGMOID:
+        if z >= 0:
+            return parent - np.log1p(np.exp(-z))
+        return parent + z - np.log1p(np.exp(z))
+    h = 1.0 - z
+    if h < 0.0:
+        h = 0.0
+    if code < PP_LOG_LP_HINGE:
+        p = code - PP_LP_HINGE + 1
+        return parent * np.exp(-(h ** p))
+    p = code - PP_LOG_LP_HINGE + 1
+    return parent - h ** p
+
+
+@njit(cache=True, nogil=True)
+def score_chunk(g, q_idx, q_val, qd, child_start, chunk_row_ptr, row_feat, row_entry_ptr,
+                entry_child, entry_val, node_bias, z):
+    """z[c] = bias + <w_child, q> for each child c (offset within node g's chunk)."""
+    cs = child_start[g]
+    nc = child_start[g + 1] - cs
+    for c in range(nc):
+        z[c] = node_bias[cs + c]
+    r0 = chunk_row_ptr[g]
+    r1 = chunk_row_ptr[g + 1]
+    nrows = r1 - r0
+    nq = q_idx.shape[0]
+    if nq == 0 or nrows == 0:
+        return nc
+    # cost of binary searches ~ nq * log2(nrows); cost of a scan ~ nrows
+    logn = 1
+    t = nrows
+    while t > 1:
+        t >>= 1
+        logn += 1
+    if nq * logn < nrows:
+        lo = r0
+        for t in range(nq):
+            f = q_idx[t]
+            hi = r1
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if row_feat[mid] < f:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo == r1:
+                break
+            if row_feat[lo] == f:
+                v = q_val[t]
+                for e in range(row_entry_ptr[lo], row_entry_ptr[lo + 1]):
+                    z[entry_child[e]] += v * entry_val[e]
+                lo += 1
+    else:
+        for r in range(r0, r1):
+            v = qd[row_feat[r]]
+            if v != 0.0:
+                for e in range(row_entry_ptr[r], row_entry_ptr[r + 1]):
+                    z[entry_child[e]] += v * entry_val[e]
+    return nc
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _better(s1, n1, s2, n2):
+    """Candidate (s1, n1) ranks above (s2, n2): higher score, then lower node id."""
+    return s1 > s2 or (s1 == s2 and n1 < n2)
+
+
+@njit(cache=True, nogil=True)
+def _heap_push(hs, hn, size, k, s, node):
+    """Keep the k best candidates in a min-heap (root = worst); returns the new size."""
+    if size < k:
+        i = size
+        size += 1
+        while i > 0:
+            parent = (i - 1) >> 1
+            if _better(hs[parent], hn[parent], s, node):
+                hs[i] = hs[parent]
+                hn[i] = hn[parent]
+                i = parent
+            else:
+                break
+        hs[i] = s
+        hn[i] = node
+        return size
+    if not _better(s, node, hs[0], hn[0]):
+        return size
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        child = left
+        right = left + 1
+        if right < size and _better(hs[left], hn[left], hs[right], hn[right]):
+            child = right
+        if _better(s, node, hs[child], hn[child]):
+            hs[i] = hs[child]
+            hn[i] = hn[child]
+            i = child
+        else:
+            break
+    hs[i] = s
+    hn[i] = node
+    return size
+
+
+@njit(cache=True, nogil=True)
+def _heap_sorted(hs, hn, size, out_s, out_n):
+    """Write the heap's contents best first."""
+    order = np.empty(size, dtype=np.int64)
+    for i in range(size):
+        order[i] = i
+    # insertion sort: size is a beam width or a top-k, small
+    for i in range(1, size):
+        j = i
+        while j > 0 and _better(hs[order[j]], hn[order[j]], hs[order[j - 1]], hn[order[j - 1]]):
+            t = order[j]
+            order[j] = order[j - 1]
+            order[j - 1] = t
+            j -= 1
+    for i in range(size):
+        out_s[i] = hs[order[i]]
+        out_n[i] = hn[order[i]]
+
+
+@njit(cache=True, nogil=True)
+def beam_search_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row_ptr, row_feat,
+                    row_entry_ptr, entry_child, entry_val, node_bias, label_perm, node_mask,
+                    beam, topk, code, z, hs, hn, cur_s, cur_n, out_labels, out_scores):
+    """Beam search for one query; fills ``out_labels``/``out_scores`` (length topk) best first.
+
+    ``qd`` must be all-zero on entry; it is used as a dense copy of the query and zeroed again.
+    ``node_mask`` (uint8, n_nodes) restricts the search when non-empty.
+    Returns the number of results written (the rest is padded with -1 / -inf).
+    """
+    for t in range(q_idx.shape[0]):
+        qd[q_idx[t]] = q_val[t]
+    use_mask = node_mask.shape[0] > 0
+    n_cur = 1
+    cur_n[0] = 0
+    cur_s[0] = root_score(code)
+    for d in range(depth):
+        k = topk if d == depth - 1 else beam
+        size = 0
+        for b in range(n_cur):
+            g = cur_n[b]
+            sg = cur_s[b]
+            nc = score_chunk(g, q_idx, q_val, qd, child_start, chunk_row_ptr, row_feat,
+                             row_entry_ptr, entry_child, entry_val, node_bias, z)
+            cs = child_start[g]
+            for c in range(nc):
+                node = cs + c
+                if use_mask and node_mask[node] == 0:
+                    continue
+                size = _heap_push(hs, hn, size, k, post_process(z[c], sg, code), node)
+        _heap_sorted(hs, hn, size, cur_s, cur_n)
+        n_cur = size
+    for t in range(q_idx.shape[0]):
+        qd[q_idx[t]] = 0.0
+    leaf0 = level_start[depth]
+    for i in range(topk):
+        if i < n_cur:
+            out_labels[i] = label_perm[cur_n[i] - leaf0]
+            out_scores[i] = cur_s[i]
+        else:
+            out_labels[i] = -1
+            out_scores[i] = -np.inf
+    return n_cur
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def beam_search_batch(x_ptr, x_idx, x_val, n_features, depth, level_start, child_start,
+                      chunk_row_ptr, row_feat, row_entry_ptr, entry_child, entry_val, node_bias,
+                      label_perm, node_mask, beam, topk, code, max_fanout, out_labels, out_scores,
+                      n_threads):
+    """Beam search for every row of a CSR batch, in parallel over rows.
+
+    out_labels : int32 (n_rows, topk), out_scores : float32 (n_rows, topk)
+    """
+    n = x_ptr.shape[0] - 1
+    k = max(beam, topk)
+    qds = np.zeros((n_threads, n_features), dtype=np.float32)
+    zs = np.empty((n_threads, max_fanout), dtype=np.float64)
+    hss = np.empty((n_threads, k), dtype=np.float64)
+    hns = np.empty((n_threads, k), dtype=np.int64)
+    cur_ss = np.empty((n_threads, k), dtype=np.float64)
+    cur_ns = np.empty((n_threads, k), dtype=np.int64)
+    lab = np.empty((n_threads, topk), dtype=np.int32)
+    sco = np.empty((n_threads, topk), dtype=np.float64)
+    for i in prange(n):
+        tid = numba.get_thread_id()
+        beam_search_one(x_idx[x_ptr[i]:x_ptr[i + 1]], x_val[x_ptr[i]:x_ptr[i + 1]], qds[tid],
+                        depth, level_start, child_start, chunk_row_ptr, row_feat,
+                        row_entry_ptr, entry_child, entry_val, node_bias, label_perm, node_mask,
+                        beam, topk, code, zs[tid], hss[tid], hns[tid], cur_ss[tid], cur_ns[tid],
+                        lab[tid], sco[tid])
+        for t in range(topk):
+            out_labels[i, t] = lab[tid, t]
+            out_scores[i, t] = sco[tid, t]
+
+
+@njit(cache=True, nogil=True)
+def _child_weight_dot(g, c_local, q_idx, q_val, chunk_row_ptr, row_feat, row_entry_ptr,
+                      entry_child, entry_val):
+    """<w_child, q> for child offset ``c_local`` of internal node g."""
+    s = 0.0
+    lo = chunk_row_ptr[g]
+    r1 = chunk_row_ptr[g + 1]
+    for t in range(q_idx.shape[0]):
+        f = q_idx[t]
+        hi = r1
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if row_feat[mid] < f:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == r1:
+            break
+        if row_feat[lo] == f:
+            e0 = row_entry_ptr[lo]
+            e1 = row_entry_ptr[lo + 1]
+            while e0 < e1:  # entries sorted by child offset
+                mid = (e0 + e1) >> 1
+                if entry_child[mid] < c_local:
+                    e0 = mid + 1
+                else:
+                    e1 = mid
+            if e0 < row_entry_ptr[lo + 1] and entry_child[e0] == c_local:
+                s += q_val[t] * entry_val[e0]
+            lo += 1
+    return s
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def score_pairs(x_ptr, x_idx, x_val, rows, leaf_nodes, depth, node_parent, child_start,
+                chunk_row_ptr, row_feat, row_entry_ptr, entry_child, entry_val, node_bias,
+                code, out):
+    """Score of each (row, leaf node) pair along its root-to-leaf path, as beam search would
+    give it. ``node_parent`` (int64, n_nodes) holds each node's parent (-1 for the root)."""
+    for p in prange(rows.shape[0]):
+        i = rows[p]
+        q_idx = x_idx[x_ptr[i]:x_ptr[i + 1]]
+        q_val = x_val[x_ptr[i]:x_ptr[i + 1]]
+        path = np.empty(depth, dtype=np.int64)
+        node = leaf_nodes[p]
+        for d in range(depth - 1, -1, -1):
+            path[d] = node
+            node = node_parent[node]
+        s = root_score(code)
+        for d in range(depth):
+            node = path[d]
+            g = node_parent[node]
+            z = node_bias[node] + _child_weight_dot(g, node - child_start[g], q_idx, q_val,
+                                                    chunk_row_ptr, row_feat, row_entry_ptr,
+                                                    entry_child, entry_val)
+            s = post_process(z, s, code)
+        out[p] = s
+
+
+@njit(cache=True, nogil=True)
+def predict_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row_ptr, row_feat,
+                row_entry_ptr, entry_child, entry_val, node_bias, label_perm, node_mask, beam,
+                topk, code, max_fanout):
+    """Single-query beam search with its own scratch; validates the query first.
+
+    Returns (status, labels int32 (topk,), scores float64 (topk,)) where status is the number of
+    results, -1 when ``q_idx`` is not strictly increasing, -2 when an index is out of range.
+    """
+    n_features = qd.shape[0]
+    labels = np.empty(topk, dtype=np.int32)
+    scores = np.empty(topk, dtype=np.float64)
+    prev = -1
+    for t in range(q_idx.shape[0]):
+        f = q_idx[t]
+        if f < 0 or f >= n_features:
+            return -2, labels, scores
+        if f <= prev:
+            return -1, labels, scores
+        prev = f
+    k = max(beam, topk)
+    z = np.empty(max_fanout, dtype=np.float64)
+    hs = np.empty(k, dtype=np.float64)
+    hn = np.empty(k, dtype=np.int64)
+    cur_s = np.empty(k, dtype=np.float64)
+    cur_n = np.empty(k, dtype=np.int64)
+    n = beam_search_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row_ptr,
+                        row_feat, row_entry_ptr, entry_child, entry_val, node_bias, label_perm,
+                        node_mask, beam, topk, code, z, hs, hn, cur_s, cur_n, labels, scores)
+    return n, labels, scores

@@ -1,0 +1,378 @@
+"""Per-level one-vs-rest training: dual coordinate descent solvers over gathered sub-problems.
+
+A *job* is (parent node, range of its children). All children of a parent share the same
+training rows (the rows whose negatives were sampled for that parent), so a job gathers those rows
+once into a local CSR whose feature ids are remapped to ``0 .. n_local - 1`` (sorted by global id).
+The weight vector of each child then lives in a small, cache-resident local space, and only its
+surviving entries (``|w| >= threshold``) are written back with global feature ids.
+
+Each child draws its own random stream from ``(seed, global child id)``, so the model does not
+depend on how children are grouped into jobs nor on the thread count.
+
+Solvers follow LIBLINEAR (Hsieh et al. 2008; Yu et al. 2011): L2-regularized L2-loss and
+L1-loss SVM dual coordinate descent with shrinking, and L2-regularized logistic regression dual.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .rng import rng_below, rng_seed
+
+LOSS_L2_SVM = 0
+LOSS_L1_SVM = 1
+LOSS_LOGISTIC = 2
+
+
+@njit(cache=True, nogil=True)
+def _row_wx(lp, li, lv, i, w, bias_index, bias):
+    s = w[bias_index] * bias
+    for k in range(lp[i], lp[i + 1]):
+        s += w[li[k]] * lv[k]
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _row_axpy(lp, li, lv, i, w, bias_index, bias, a):
+    for k in range(lp[i], lp[i + 1]):
+        w[li[k]] += a * lv[k]
+    w[bias_index] += a * bias
+
+
+@njit(cache=True, nogil=True)
+def solve_svm_dual(lp, li, lv, n_local, y, xnorm2, loss, Cp, Cn, bias, eps, max_iter, state,
+                   w, alpha, index):
+    """L2-loss (``loss == 0``) or L1-loss (``loss == 1``) SVM dual coordinate descent.
+
+    Parameters
+    ----------
+    lp, li, lv : local CSR (int64 pointers, int32 local feature ids, float32 values), n rows
+    y : int8 array (n,) of +1/-1
+    xnorm2 : float64 array (n,), squared row norms including ``bias**2``
+    w : float64 array (n_local + 1,), output; ``w[n_local]`` is the bias weight
+    alpha, index : scratch of size >= n (float64, int64)
+    """
+    n = y.shape[0]
+    for j in range(n_local + 1):
+        w[j] = 0.0
+    for i in range(n):
+        alpha[i] = 0.0
+        index[i] = i
+    if n == 0:
+        return state
+    inf = np.inf
+    if loss == LOSS_L2_SVM:
+        diag_p = 0.5 / Cp
+        diag_n = 0.5 / Cn
+        upper_p = inf
+        upper_n = inf
+    else:
+        diag_p = 0.0
+        diag_n = 0.0
+        upper_p = Cp
+        upper_n = Cn
+    active = n
+    pg_max_old = inf
+    pg_min_old = -inf
+    it = 0
+    while it < max_iter:
+        pg_max_new = -inf
+        pg_min_new = inf
+        for s in range(active):
+            r, state = rng_below(state, active - s)
+            t = index[s]
+            index[s] = index[s + r]
+            index[s + r] = t
+        s = 0
+        while s < active:
+            i = index[s]
+            yi = y[i]
+            if yi > 0:
+                diag = diag_p
+                upper = upper_p
+            else:
+                diag = diag_n
+                upper = upper_n
+            g = yi * _row_wx(lp, li, lv, i, w, n_local, bias) - 1.0 + alpha[i] * diag
+            pg = 0.0
+            if alpha[i] == 0.0:
+                if g > pg_max_old:
+                    active -= 1
+                    index[s] = index[active]
+                    index[active] = i
+                    continue
+                elif g < 0.0:
+                    pg = g
+            elif alpha[i] == upper:
+                if g < pg_min_old:
+                    active -= 1
+                    index[s] = index[active]
+                    index[active] = i
+                    continue
+                elif g > 0.0:
+                    pg = g
+            else:
+                pg = g
+            if pg > pg_max_new:
+                pg_max_new = pg
+            if pg < pg_min_new:
+                pg_min_new = pg
+            qd = xnorm2[i] + diag
+            if abs(pg) > 1e-12 and qd > 0.0:
+                a_old = alpha[i]
+                a_new = a_old - g / qd
+                if a_new < 0.0:
+                    a_new = 0.0
+                elif a_new > upper:
+                    a_new = upper
+                alpha[i] = a_new
+                _row_axpy(lp, li, lv, i, w, n_local, bias, (a_new - a_old) * yi)
+            s += 1
+        it += 1
+        if pg_max_new - pg_min_new <= eps:
+            if active == n:
+                break
+            active = n
+            pg_max_old = inf
+            pg_min_old = -inf
+            continue
+        pg_max_old = pg_max_new
+        pg_min_old = pg_min_new
+        if pg_max_old <= 0.0:
+            pg_max_old = inf
+        if pg_min_old >= 0.0:
+            pg_min_old = -inf
+    return state
+
+
+@njit(cache=True, nogil=True)
+def solve_lr_dual(lp, li, lv, n_local, y, xnorm2, Cp, Cn, bias, eps, max_iter, state,
+                  w, alpha, index):
+    """L2-regularized logistic regression, dual coordinate descent with inner Newton steps.
+
+    ``alpha`` must hold at least ``2 n`` entries (the pair alpha_i, C_i - alpha_i).
+    """
+    n = y.shape[0]
+    for j in range(n_local + 1):
+        w[j] = 0.0
+    if n == 0:
+        return state
+    max_inner = 100
+    inner_eps = 1e-2
+    inner_eps_min = min(1e-8, eps)
+    for i in range(n):
+        c = Cp if y[i] > 0 else Cn
+        alpha[2 * i] = min(0.001 * c, 1e-8)
+        alpha[2 * i + 1] = c - alpha[2 * i]
+        index[i] = i
+        _row_axpy(lp, li, lv, i, w, n_local, bias, y[i] * alpha[2 * i])
+    it = 0
+    while it < max_iter:
+        for s in range(n):
+            r, state = rng_below(state, n - s)
+            t = index[s]
+            index[s] = index[s + r]
+            index[s + r] = t
+        newton_iter = 0
+        g_max = 0.0
+        for s in range(n):
+            i = index[s]
+            yi = y[i]
+            c = Cp if yi > 0 else Cn
+            a = xnorm2[i]
+            b = yi * _row_wx(lp, li, lv, i, w, n_local, bias)
+            ind1 = 2 * i
+            ind2 = 2 * i + 1
+            sign = 1.0
+            if 0.5 * a * (alpha[ind2] - alpha[ind1]) + b < 0:
+                ind1 = 2 * i + 1
+                ind2 = 2 * i
+                sign = -1.0
+            alpha_old = alpha[ind1]
+            z = alpha_old
+            if c - z < 0.5 * c:
+                z = 0.1 * z
+            gp = a * (z - alpha_old) + sign * b + np.log(z / (c - z))
+            g_max = max(g_max, abs(gp))
+            inner = 0
+            while inner <= max_inner:
+                if abs(gp) < inner_eps:
+                    break
+                gpp = a + c / (c - z) / z
+                tmpz = z - gp / gpp
+                if tmpz <= 0:
+                    z *= 0.1
+                else:
+                    z = tmpz
+                gp = a * (z - alpha_old) + sign * b + np.log(z / (c - z))
+                newton_iter += 1
+                inner += 1
+            if inner > 0:
+                alpha[ind1] = z
+                alpha[ind2] = c - z
+                _row_axpy(lp, li, lv, i, w, n_local, bias, sign * (z - alpha_old) * yi)
+        it += 1
+        if g_max < eps:
+            break
+        if newton_iter <= n // 10:
+            inner_eps = max(inner_eps_min, 0.1 * inner_eps)
+    return state
+
+
+@njit(cache=True, nogil=True)
+def _gather_rows(x_ptr, x_idx, x_val, rows, stamp, g2l, job_stamp, l2g_buf):
+    """Local CSR of ``rows`` with features remapped to sorted local ids.
+
+    ``stamp``/``g2l`` are per-thread arrays of size n_features; ``stamp[j] == job_stamp`` marks
+    feature j as seen by this job, so nothing needs clearing between jobs.
+    Returns (lp, li, lv, n_local, l2g).
+    """
+    n = rows.shape[0]
+    n_local = 0
+    nnz = 0
+    for r in range(n):
+        row = rows[r]
+        for k in range(x_ptr[row], x_ptr[row + 1]):
+            j = x_idx[k]
+            if stamp[j] != job_stamp:
+                stamp[j] = job_stamp
+                l2g_buf[n_local] = j
+                n_local += 1
+        nnz += x_ptr[row + 1] - x_ptr[row]
+    l2g = np.sort(l2g_buf[:n_local])
+    for t in range(n_local):
+        g2l[l2g[t]] = t
+    lp = np.empty(n + 1, dtype=np.int64)
+    li = np.empty(nnz, dtype=np.int32)
+    lv = np.empty(nnz, dtype=np.float32)
+    lp[0] = 0
+    pos = 0
+    for r in range(n):
+        row = rows[r]
+        for k in range(x_ptr[row], x_ptr[row + 1]):
+            li[pos] = g2l[x_idx[k]]
+            lv[pos] = x_val[k]
+            pos += 1
+        lp[r + 1] = pos
+    return lp, li, lv, n_local, l2g
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def count_local_features(x_ptr, x_idx, n_features, prow_ptr, prow_idx, job_parent,
+                         n_threads):
+    """Number of distinct features in each job's parent rows (the capacity its children need)."""
+    n_jobs = job_parent.shape[0]
+    out = np.zeros(n_jobs, dtype=np.int64)
+    stamps = np.full((n_threads, n_features), -1, dtype=np.int64)
+    for jb in prange(n_jobs):
+        tid = numba.get_thread_id()
+        stamp = stamps[tid]
+        p = job_parent[jb]
+        cnt = 0
+        for r in range(prow_ptr[p], prow_ptr[p + 1]):
+            row = prow_idx[r]
+            for k in range(x_ptr[row], x_ptr[row + 1]):
+                j = x_idx[k]
+                if stamp[j] != jb:
+                    stamp[j] = jb
+                    cnt += 1
+        out[jb] = cnt
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _labels_for_child(rows, pos_idx, pos_start, pos_end, y):
+    """y[i] = +1 when rows[i] is among the child's positive rows (both sorted), else -1."""
+    p = pos_start
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        while p < pos_end and pos_idx[p] < r:
+            p += 1
+        y[i] = 1 if (p < pos_end and pos_idx[p] == r) else -1
+
+
+@njit(cache=True, nogil=True)
+def _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val, off):
+    """Write entries with |w| >= threshold (at most max_nnz of the largest; 0 = no cap)."""
+    cnt = 0
+    for t in range(n_local):
+        if abs(w[t]) >= threshold and w[t] != 0.0:
+            out_idx[off + cnt] = l2g[t]
+            out_val[off + cnt] = w[t]
+            cnt += 1
+    if max_nnz > 0 and cnt > max_nnz:
+        mags = np.empty(cnt, dtype=np.float64)
+        for t in range(cnt):
+            mags[t] = -abs(out_val[off + t])
+        keep = np.sort(np.argsort(mags, kind="mergesort")[:max_nnz])
+        for t in range(max_nnz):
+            out_idx[off + t] = out_idx[off + keep[t]]
+            out_val[off + t] = out_val[off + keep[t]]
+        cnt = max_nnz
+    return cnt
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def train_jobs(x_ptr, x_idx, x_val, n_features, prow_ptr, prow_idx, pos_ptr, pos_idx,
+               job_parent, job_child_start, job_child_end, child_out_off, child_id_offset,
+               loss, Cp, Cn, bias, eps, max_iter, threshold, max_nnz, seed,
+               out_idx, out_val, out_cnt, out_bias, n_threads):
+    """Train every child of every job; write pruned weights.
+
+    Parameters
+    ----------
+    x_ptr, x_idx, x_val : CSR of the features (n_rows, n_features)
+    prow_ptr, prow_idx : for each parent, its training rows (sorted)
+    pos_ptr, pos_idx : for each child (local to this level), its positive rows (sorted)
+    job_parent, job_child_start, job_child_end : int64 arrays (n_jobs,)
+    child_out_off : int64 (n_children,), offset of each child's slot in ``out_idx/out_val``
+        (slot size = the job's local feature count)
+    child_id_offset : int, global id of child 0 (selects each child's random stream)
+    out_idx : int32, out_val : float32, out_cnt : int64 (n_children,), out_bias : float32
+    """
+    n_jobs = job_parent.shape[0]
+    stamps = np.full((n_threads, n_features), -1, dtype=np.int64)
+    g2ls = np.empty((n_threads, n_features), dtype=np.int32)
+    l2g_bufs = np.empty((n_threads, n_features), dtype=np.int32)
+    for jb in prange(n_jobs):
+        tid = numba.get_thread_id()
+        p = job_parent[jb]
+        rows = prow_idx[prow_ptr[p]:prow_ptr[p + 1]]
+        n = rows.shape[0]
+        lp, li, lv, n_local, l2g = _gather_rows(x_ptr, x_idx, x_val, rows, stamps[tid],
+                                                g2ls[tid], jb, l2g_bufs[tid])
+        xnorm2 = np.empty(n, dtype=np.float64)
+        for i in range(n):
+            s = bias * bias
+            for k in range(lp[i], lp[i + 1]):
+                s += np.float64(lv[k]) * lv[k]
+            xnorm2[i] = s
+        y = np.empty(n, dtype=np.int8)
+        w = np.empty(n_local + 1, dtype=np.float64)
+        alpha = np.empty(max(2 * n, 1), dtype=np.float64)
+        index = np.empty(max(n, 1), dtype=np.int64)
+        for c in range(job_child_start[jb], job_child_end[jb]):
+            _labels_for_child(rows, pos_idx, pos_ptr[c], pos_ptr[c + 1], y)
+            state = rng_seed(seed, child_id_offset + c)
+            if loss == LOSS_LOGISTIC:
+                solve_lr_dual(lp, li, lv, n_local, y, xnorm2, Cp, Cn, bias, eps, max_iter,
+                              state, w, alpha, index)
+            else:
+                solve_svm_dual(lp, li, lv, n_local, y, xnorm2, loss, Cp, Cn, bias, eps,
+                               max_iter, state, w, alpha, index)
+            out_cnt[c] = _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val,
+                                       child_out_off[c])
+            out_bias[c] = w[n_local]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def compact_columns(out_idx, out_val, child_out_off, out_cnt, col_ptr, idx, val):
+    """Copy each child's ``out_cnt`` entries from its slot into a compact CSC layout."""
+    for c in prange(out_cnt.shape[0]):
+        src = child_out_off[c]
+        dst = col_ptr[c]
+        for t in range(out_cnt[c]):
+            idx[dst + t] = out_idx[src + t]
+            val[dst + t] = out_val[src + t]

@@ -1,0 +1,75 @@
+"""Hierarchical spherical balanced k-means: label embeddings -> :class:`LabelTree`."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+from .._kernels import kmeans as _km
+from ..sparse import as_csr
+from .config import IndexerConfig
+from .tree import LabelTree
+
+logger = logging.getLogger(__name__)
+
+# Levels with fewer segments than this are split one segment at a time, scoring the labels of the
+# segment in parallel; deeper levels run segments in parallel. The choice depends only on the
+# level, never on the thread count, and both paths give identical splits.
+_WIDE_SEGMENTS = 8
+
+
+def binary_depth(n_labels: int, max_leaf_size: int) -> int:
+    """Depth of the binary 2-means tree: max(1, ceil(log2(L / leaf))), capped so no leaf
+    cluster is empty (2**depth <= L)."""
+    depth = max(1, math.ceil(math.log2(n_labels / max_leaf_size)))
+    return min(depth, int(math.floor(math.log2(n_labels))))
+
+
+def hierarchical_kmeans(embedding: sp.spmatrix, config: IndexerConfig | None = None) -> LabelTree:
+    """Cluster labels by recursive balanced 2-means, then group leaf clusters into a B-ary tree.
+
+    Parameters
+    ----------
+    embedding : sparse matrix (n_labels, dim), rows ideally unit-norm
+    config : IndexerConfig
+
+    Returns
+    -------
+    LabelTree whose leaf clusters hold at most ``max_leaf_size`` labels (sizes differ by at
+    most one) and whose upper levels have ``branching_factor`` children per node.
+    """
+    config = config or IndexerConfig()
+    emb = as_csr(embedding, name="label embedding")
+    n_labels, dim = emb.shape
+    if n_labels <= config.max_leaf_size:
+        return LabelTree.flat(n_labels)
+    depth = binary_depth(n_labels, config.max_leaf_size)
+    perm = np.arange(n_labels, dtype=np.int32)
+    seg_ptr = np.array([0, n_labels], dtype=np.int64)
+    start = time.perf_counter()
+    for level in range(depth):
+        n_seg = seg_ptr.shape[0] - 1
+        seg_offset = (1 << level) - 1
+        if n_seg < _WIDE_SEGMENTS:
+            for s in range(n_seg):
+                _km.split_segment_wide(emb.indptr, emb.indices, emb.data, dim,
+                                       perm[seg_ptr[s]:seg_ptr[s + 1]], config.n_iter,
+                                       config.seed, seg_offset + s)
+        else:
+            _km.split_level_many(emb.indptr, emb.indices, emb.data, dim, perm, seg_ptr,
+                                 config.n_iter, config.seed, seg_offset, numba.get_num_threads())
+        sizes = np.diff(seg_ptr)
+        mids = seg_ptr[:-1] + (sizes + 1) // 2
+        seg_ptr = np.concatenate([np.stack([seg_ptr[:-1], mids], axis=1).ravel(), [n_labels]])
+        logger.debug("k-means level %d/%d: %d clusters", level + 1, depth, 2 * n_seg)
+    cluster_of_label = np.empty(n_labels, dtype=np.int64)
+    cluster_of_label[perm] = np.repeat(np.arange(seg_ptr.shape[0] - 1), np.diff(seg_ptr))
+    tree = LabelTree.from_leaf_clusters(cluster_of_label, config.branching_factor)
+    logger.info("indexing: %d labels into %d leaf clusters, tree levels %s, took %.2f s",
+                n_labels, seg_ptr.shape[0] - 1, tree.level_sizes(), time.perf_counter() - start)
+    return tree

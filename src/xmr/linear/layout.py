@@ -1,0 +1,149 @@
+"""The chunked weight layout used for inference and storage (see ``xmr._kernels.beam``)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._kernels import layout as _layout
+from ..index.tree import LabelTree
+
+
+class ChunkedLayout(NamedTuple):
+    """Arrays of a trained tree model in per-parent chunks (MSCM layout).
+
+    Attributes
+    ----------
+    level_start : int64 (depth + 2,)  global id of the first node of each level; last = n_nodes
+    child_start : int64 (n_internal + 1,)  children range of each internal node (global ids)
+    chunk_row_ptr : int64 (n_internal + 1,)  rows of each internal node's weight chunk
+    row_feat : int32 (n_rows,)  feature id of each row (sorted within a chunk)
+    row_entry_ptr : int64 (n_rows + 1,)  entries of each row
+    entry_child : int32 (nnz,)  child offset within the chunk
+    entry_val : float32 (nnz,)  weight
+    node_bias : float32 (n_nodes,)  bias term of each node's score (0 for the root)
+    label_perm : int32 (n_labels,)  label id of each leaf node, in leaf order
+    """
+
+    level_start: np.ndarray
+    child_start: np.ndarray
+    chunk_row_ptr: np.ndarray
+    row_feat: np.ndarray
+    row_entry_ptr: np.ndarray
+    entry_child: np.ndarray
+    entry_val: np.ndarray
+    node_bias: np.ndarray
+    label_perm: np.ndarray
+
+    @property
+    def depth(self) -> int:
+        return int(self.level_start.shape[0] - 2)
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.level_start[-1])
+
+    @property
+    def nnz(self) -> int:
+        return int(self.entry_val.shape[0])
+
+    def max_fanout(self) -> int:
+        return int(np.diff(self.child_start).max()) if self.child_start.shape[0] > 1 else 1
+
+    def tree(self) -> LabelTree:
+        """The label tree this layout was built on."""
+        ptrs = []
+        for d in range(self.depth):
+            a, b = self.level_start[d], self.level_start[d + 1]
+            ptrs.append(self.child_start[a:b + 1] - self.level_start[d + 1])
+        return LabelTree(tuple(ptrs), self.label_perm)
+
+    def node_parent(self) -> np.ndarray:
+        """Parent (global id) of every node; -1 for the root. int64 (n_nodes,)."""
+        parent = np.full(self.n_nodes, -1, dtype=np.int64)
+        counts = np.diff(self.child_start)
+        parent[1:] = np.repeat(np.arange(counts.shape[0], dtype=np.int64), counts)
+        return parent
+
+    def level_weights(self, level: int) -> tuple[sp.csc_matrix, np.ndarray]:
+        """Weights (n_features_seen, n_nodes(level)) CSC and bias of one level (1-based).
+
+        The feature dimension is ``row_feat.max() + 1``; callers pad as needed.
+        """
+        a, b = int(self.level_start[level - 1]), int(self.level_start[level])
+        first_child = int(self.level_start[level])
+        r0, r1 = int(self.chunk_row_ptr[a]), int(self.chunk_row_ptr[b])
+        e0, e1 = int(self.row_entry_ptr[r0]), int(self.row_entry_ptr[r1])
+        rows_per_chunk = np.diff(self.chunk_row_ptr[a:b + 1])
+        parent_of_row = np.repeat(np.arange(a, b), rows_per_chunk)
+        entries_per_row = np.diff(self.row_entry_ptr[r0:r1 + 1])
+        feat = np.repeat(self.row_feat[r0:r1], entries_per_row)
+        parent = np.repeat(parent_of_row, entries_per_row)
+        col = self.child_start[parent] + self.entry_child[e0:e1] - first_child
+        n_cols = int(self.level_start[level + 1] - self.level_start[level])
+        n_rows = int(self.row_feat.max()) + 1 if self.row_feat.size else 0
+        W = sp.csc_matrix((self.entry_val[e0:e1], (feat, col)), shape=(n_rows, n_cols))
+        bias = np.asarray(self.node_bias[first_child:first_child + n_cols])
+        return W, bias
+
+
+def build_layout(tree: LabelTree, weights: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                 biases: list[np.ndarray], bias_value: float) -> ChunkedLayout:
+    """Assemble the layout from per-level CSC weights.
+
+    Parameters
+    ----------
+    tree : LabelTree
+    weights : list of (col_ptr int64, idx int32, val float32), one per level (1..depth);
+        level d has one column per node of level d, row indices sorted within a column.
+    biases : list of float arrays, the bias weight of each node of each level
+    bias_value : float, the constant bias feature (scores add ``bias_value * bias weight``)
+    """
+    sizes = tree.level_sizes()
+    level_start = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=level_start[1:])
+    child_start_parts = []
+    chunk_rows_parts = []
+    row_feat_parts = []
+    row_entry_parts = []
+    entry_child_parts = []
+    entry_val_parts = []
+    row_base = 0
+    entry_base = 0
+    for d, (col_ptr, idx, val) in enumerate(weights):
+        cptr = tree.child_ptr[d]
+        child_start_parts.append(cptr[:-1] + level_start[d + 1])
+        n_rows = _layout.count_chunk_rows(col_ptr, idx, cptr)
+        row_off = np.zeros(n_rows.shape[0] + 1, dtype=np.int64)
+        np.cumsum(n_rows, out=row_off[1:])
+        total_rows = int(row_off[-1])
+        row_feat = np.empty(total_rows, dtype=np.int32)
+        row_entry_ptr = np.empty(total_rows, dtype=np.int64)
+        entry_child = np.empty(idx.shape[0], dtype=np.int32)
+        entry_val = np.empty(idx.shape[0], dtype=np.float32)
+        _layout.fill_chunks(col_ptr, idx, val, cptr, row_off, row_feat, row_entry_ptr,
+                            entry_child, entry_val)
+        chunk_rows_parts.append(row_off[:-1] + row_base)
+        row_feat_parts.append(row_feat)
+        row_entry_parts.append(row_entry_ptr + entry_base)
+        entry_child_parts.append(entry_child)
+        entry_val_parts.append(entry_val)
+        row_base += total_rows
+        entry_base += idx.shape[0]
+    child_start = np.concatenate(child_start_parts + [[level_start[-1]]]).astype(np.int64)
+    chunk_row_ptr = np.concatenate(chunk_rows_parts + [[row_base]]).astype(np.int64)
+    row_entry_ptr = np.concatenate(row_entry_parts + [[entry_base]]).astype(np.int64)
+    node_bias = np.concatenate([[0.0]] + [b * bias_value for b in biases]).astype(np.float32)
+    return ChunkedLayout(
+        level_start=level_start,
+        child_start=child_start,
+        chunk_row_ptr=chunk_row_ptr,
+        row_feat=np.concatenate(row_feat_parts).astype(np.int32),
+        row_entry_ptr=row_entry_ptr,
+        entry_child=np.concatenate(entry_child_parts).astype(np.int32),
+        entry_val=np.concatenate(entry_val_parts).astype(np.float32),
+        node_bias=node_bias,
+        label_perm=tree.label_perm,
+    )

@@ -1,0 +1,373 @@
+"""XR-Linear: a label tree with one-vs-rest linear models per level, searched by beam search."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+from .._kernels import beam as _beam
+from .._threads import num_threads
+from ..errors import ConfigError, DataError, NotFittedError
+from ..index.embed import label_embedding
+from ..index.kmeans import hierarchical_kmeans
+from ..index.tree import LabelTree
+from ..io.store import load_model_dir, save_model_dir
+from ..rank import TopK
+from ..sparse import as_csr, as_label_csr
+from .config import XLinearConfig
+from .layout import ChunkedLayout, build_layout
+from .postprocess import post_processor_code
+from .train import train_tree
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "xmr.xlinear"
+FORMAT_VERSION = 1
+_NO_MASK = np.zeros(0, dtype=np.uint8)
+
+
+class XLinearModel:
+    """Extreme multi-label ranker: hierarchical label tree + per-level linear models.
+
+    Parameters
+    ----------
+    config : XLinearConfig, optional
+        Indexing, solver and default inference settings (PECOS's defaults when omitted).
+
+    Attributes
+    ----------
+    layout_ : ChunkedLayout
+        The trained weights in per-parent chunks (set by :meth:`fit` or :meth:`load`).
+    n_features_ : int
+    n_labels_ : int
+
+    Examples
+    --------
+    >>> model = XLinearModel().fit(X_train, Y_train)          # doctest: +SKIP
+    >>> top = model.predict(X_test, beam_size=10, top_k=5)      # doctest: +SKIP
+    >>> top.indices.shape                                       # doctest: +SKIP
+    (n_test, 5)
+    """
+
+    def __init__(self, config: XLinearConfig | None = None) -> None:
+        if config is not None and not isinstance(config, XLinearConfig):
+            raise ConfigError(f"config must be an XLinearConfig; got {type(config).__name__}")
+        self.config = config or XLinearConfig()
+        self._local = threading.local()
+        self._parents: np.ndarray | None = None
+
+    # -- training -------------------------------------------------------------------------------
+    def fit(self, X, Y, *, tree: LabelTree | None = None, embedding=None, label_features=None,
+            threads: int | None = None,
+            progress: Callable[[str], None] | None = None) -> XLinearModel:
+        """Index the labels (unless ``tree`` is given) and train every level.
+
+        Parameters
+        ----------
+        X : sparse or dense (n_rows, n_features)
+            Input features; converted once to float32 CSR.
+        Y : sparse or dense (n_rows, n_labels), or a list of label-id lists
+        tree : LabelTree, optional
+            Use this tree instead of clustering (e.g. a trie, or one shared by several models).
+        embedding : sparse or dense (n_labels, dim), optional
+            Cluster these label embeddings instead of computing ``config.indexer.embedding``.
+        label_features : sparse or dense (n_labels, n_label_features), optional
+            Needed for the ``pifa+label-features`` and ``label-features`` embeddings.
+        threads : int, optional
+            Threads to use (default: all).
+        progress : callable(str), optional
+            Receives one message per finished stage.
+
+        Returns
+        -------
+        self
+        """
+        X = as_csr(X, name="X")
+        Y = as_label_csr(Y, name="Y", n_rows=X.shape[0])
+        if X.shape[0] == 0:
+            raise DataError("X has no rows: nothing to train on")
+        if Y.shape[1] == 0:
+            raise DataError("Y has no labels")
+        if Y.nnz == 0:
+            raise DataError("Y has no positive entries: every label is unused")
+        cfg = self.config
+        start = time.perf_counter()
+        with num_threads(threads):
+            if tree is None:
+                t0 = time.perf_counter()
+                if embedding is None:
+                    emb = label_embedding(cfg.indexer.embedding, X, Y, label_features)
+                else:
+                    emb = as_csr(embedding, name="embedding")
+                    if emb.shape[0] != Y.shape[1]:
+                        raise DataError(f"embedding has {emb.shape[0]} rows but Y has "
+                                        f"{Y.shape[1]} labels")
+                tree = hierarchical_kmeans(emb, cfg.indexer)
+                _report(progress, f"indexing: {Y.shape[1]} labels, levels {tree.level_sizes()}, "
+                                  f"{time.perf_counter() - t0:.2f} s")
+            elif not isinstance(tree, LabelTree):
+                raise ConfigError(f"tree must be a LabelTree; got {type(tree).__name__}")
+            elif tree.n_labels != Y.shape[1]:
+                raise DataError(f"the tree has {tree.n_labels} labels but Y has {Y.shape[1]}")
+            weights, biases = train_tree(X, Y, tree, cfg.solver, cfg.predict, progress)
+            self.layout_ = build_layout(tree, weights, biases, cfg.solver.bias)
+        self.n_features_ = X.shape[1]
+        self.n_labels_ = Y.shape[1]
+        self._parents = None
+        _report(progress, f"training took {time.perf_counter() - start:.2f} s "
+                          f"({self.layout_.nnz} weights)")
+        return self
+
+    # -- inference ------------------------------------------------------------------------------
+    def _check_fitted(self) -> ChunkedLayout:
+        layout = getattr(self, "layout_", None)
+        if layout is None:
+            raise NotFittedError("this XLinearModel is not trained yet: call fit() or load()")
+        return layout
+
+    def _knobs(self, beam_size, top_k, post_processor) -> tuple[int, int, int]:
+        p = self.config.predict
+        beam = p.beam_size if beam_size is None else beam_size
+        k = p.top_k if top_k is None else top_k
+        for name, value in (("beam_size", beam), ("top_k", k)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer; got {value!r}")
+        return int(beam), int(k), post_processor_code(post_processor or p.post_processor)
+
+    def predict(self, X, *, beam_size: int | None = None, top_k: int | None = None,
+                post_processor: str | None = None, labels: Sequence[int] | np.ndarray | None = None,
+                threads: int | None = None) -> TopK:
+        """Top-k labels of every row, by beam search, in parallel over rows.
+
+        Parameters
+        ----------
+        X : sparse or dense (n_rows, n_features)
+        beam_size, top_k, post_processor : override the model's defaults for this call
+        labels : optional label ids (or a mask from :meth:`label_mask`); results are restricted
+            to them (PECOS's output constraint)
+        threads : int, optional
+
+        Returns
+        -------
+        TopK with int32 indices and float32 scores of shape (n_rows, top_k)
+        """
+        layout = self._check_fitted()
+        beam, k, code = self._knobs(beam_size, top_k, post_processor)
+        X = as_csr(X, name="X", n_cols=self.n_features_)
+        mask = self._mask_arg(labels)
+        out_labels = np.empty((X.shape[0], k), dtype=np.int32)
+        out_scores = np.empty((X.shape[0], k), dtype=np.float32)
+        with num_threads(threads):
+            _beam.beam_search_batch(X.indptr, X.indices, X.data, X.shape[1], layout.depth,
+                                    layout.level_start, layout.child_start, layout.chunk_row_ptr,
+                                    layout.row_feat, layout.row_entry_ptr, layout.entry_child,
+                                    layout.entry_val, layout.node_bias, layout.label_perm, mask,
+                                    beam, k, code, layout.max_fanout(), out_labels, out_scores,
+                                    numba.get_num_threads())
+        return TopK(out_labels, out_scores)
+
+    def predict_one(self, x, *, beam_size: int | None = None, top_k: int | None = None,
+                    post_processor: str | None = None, labels=None) -> TopK:
+        """Top-k labels of a single query, with low overhead (for real-time serving).
+
+        Parameters
+        ----------
+        x : tuple (indices, values) of 1-d arrays, a 1-row sparse matrix, or a dense 1-d array.
+            The fastest input is ``(int32 sorted indices, float32 values)``.
+
+        Returns
+        -------
+        TopK with 1-d arrays of length ``top_k``
+        """
+        layout = self._check_fitted()
+        beam, k, code = self._knobs(beam_size, top_k, post_processor)
+        if type(x) is tuple and len(x) == 2:
+            idx = np.asarray(x[0], dtype=np.int32)
+            val = np.asarray(x[1], dtype=np.float32)
+            if idx.shape != val.shape or idx.ndim != 1:
+                raise DataError("predict_one: indices and values must be 1-d of equal length")
+        else:
+            row = as_csr(x, name="x", n_cols=self.n_features_)
+            if row.shape[0] != 1:
+                raise DataError(f"predict_one takes a single row; got {row.shape[0]}")
+            idx, val = row.indices, row.data
+        qd = getattr(self._local, "qd", None)
+        if qd is None:
+            qd = self._local.qd = np.zeros(self.n_features_, dtype=np.float32)
+        mask = _NO_MASK if labels is None else self._mask_arg(labels)
+        status, out_labels, out_scores = _beam.predict_one(
+            idx, val, qd, layout.depth, layout.level_start, layout.child_start,
+            layout.chunk_row_ptr, layout.row_feat, layout.row_entry_ptr, layout.entry_child,
+            layout.entry_val, layout.node_bias, layout.label_perm, mask, beam, k, code,
+            self._max_fanout())
+        if status == -1:  # unsorted or duplicate indices: normalize once and retry
+            row = as_csr(sp.csr_matrix((val, idx, [0, idx.shape[0]]),
+                                       shape=(1, self.n_features_)), name="x")
+            return self.predict_one((row.indices, row.data), beam_size=beam, top_k=k,
+                                    post_processor=post_processor, labels=labels)
+        if status == -2:
+            raise DataError(f"predict_one: a feature index is outside [0, {self.n_features_})")
+        return TopK(out_labels, out_scores.astype(np.float32))
+
+    def _max_fanout(self) -> int:
+        mf = getattr(self._local, "max_fanout", None)
+        if mf is None:
+            mf = self._local.max_fanout = self.layout_.max_fanout()
+        return mf
+
+    def score(self, X, rows, labels, *, post_processor: str | None = None,
+              threads: int | None = None) -> np.ndarray:
+        """Scores of given (row, label) pairs, as beam search would give them if it reached them.
+
+        Parameters
+        ----------
+        X : (n_rows, n_features)
+        rows, labels : int arrays of equal length (pairs)
+
+        Returns
+        -------
+        float32 array, one score per pair
+        """
+        layout = self._check_fitted()
+        _, _, code = self._knobs(None, None, post_processor)
+        X = as_csr(X, name="X", n_cols=self.n_features_)
+        rows = np.asarray(rows, dtype=np.int64)
+        labels = self._check_labels(labels)
+        if rows.shape != labels.shape:
+            raise DataError("score: rows and labels must have the same length")
+        if rows.size and (rows.min() < 0 or rows.max() >= X.shape[0]):
+            raise DataError(f"score: a row index is outside [0, {X.shape[0]})")
+        leaf = self._label_slots()[labels] + layout.level_start[layout.depth]
+        out = np.empty(rows.shape[0], dtype=np.float64)
+        with num_threads(threads):
+            _beam.score_pairs(X.indptr, X.indices, X.data, rows, leaf, layout.depth,
+                              self._node_parent(), layout.child_start, layout.chunk_row_ptr,
+                              layout.row_feat, layout.row_entry_ptr, layout.entry_child,
+                              layout.entry_val, layout.node_bias, code, out)
+        return out.astype(np.float32)
+
+    def label_mask(self, labels) -> np.ndarray:
+        """Node mask (uint8, n_nodes) restricting search to ``labels``; reusable across calls."""
+        layout = self._check_fitted()
+        labels = self._check_labels(labels)
+        mask = np.zeros(layout.n_nodes, dtype=np.uint8)
+        nodes = self._label_slots()[labels] + layout.level_start[layout.depth]
+        parent = self._node_parent()
+        for _ in range(layout.depth):  # one vectorized step per level
+            mask[nodes] = 1
+            nodes = np.unique(parent[nodes])
+        mask[0] = 1
+        return mask
+
+    def _mask_arg(self, labels) -> np.ndarray:
+        if labels is None:
+            return _NO_MASK
+        arr = np.asarray(labels)
+        if arr.dtype == np.uint8 and arr.shape == (self.layout_.n_nodes,):
+            return arr
+        return self.label_mask(arr)
+
+    def _check_labels(self, labels) -> np.ndarray:
+        labels = np.asarray(labels)
+        if labels.size and not np.issubdtype(labels.dtype, np.integer):
+            raise DataError(f"label ids must be integers; got dtype {labels.dtype}")
+        labels = labels.astype(np.int64).ravel()
+        if labels.size and (labels.min() < 0 or labels.max() >= self.n_labels_):
+            bad = labels[(labels < 0) | (labels >= self.n_labels_)][0]
+            raise DataError(f"unknown label id {int(bad)}: the model has {self.n_labels_} labels")
+        return labels
+
+    def _label_slots(self) -> np.ndarray:
+        slots = getattr(self._local, "slots", None)
+        if slots is None:
+            slots = np.empty(self.n_labels_, dtype=np.int64)
+            slots[self.layout_.label_perm] = np.arange(self.n_labels_)
+            self._local.slots = slots
+        return slots
+
+    def _node_parent(self) -> np.ndarray:
+        if self._parents is None:
+            self._parents = self.layout_.node_parent()
+        return self._parents
+
+    @property
+    def tree_(self) -> LabelTree:
+        """The label tree of the trained model."""
+        return self._check_fitted().tree()
+
+    def warmup(self) -> XLinearModel:
+        """Compile/prime the inference kernels for this model's array types (e.g. after an
+        mmap load, whose read-only arrays need their own compiled versions)."""
+        self._check_fitted()
+        empty = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+        self.predict_one(empty)
+        self.predict(sp.csr_matrix((1, self.n_features_), dtype=np.float32))
+        return self
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model directory atomically (``manifest.json`` + ``.npy`` arrays)."""
+        layout = self._check_fitted()
+        meta: dict[str, Any] = {
+            "config": self.config.to_dict(),
+            "n_features": int(self.n_features_),
+            "n_labels": int(self.n_labels_),
+        }
+        return save_model_dir(path, FORMAT_NAME, FORMAT_VERSION, layout._asdict(), meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, mmap: bool = True) -> XLinearModel:
+        """Load a saved model; with ``mmap`` the arrays are mapped read-only (instant start)."""
+        manifest, arrays = load_model_dir(path, FORMAT_NAME, FORMAT_VERSION, mmap=mmap)
+        missing = set(ChunkedLayout._fields) - set(arrays)
+        if missing:
+            from ..errors import ModelFormatError
+
+            raise ModelFormatError(f"{path}: missing arrays {sorted(missing)}")
+        model = cls(XLinearConfig.from_dict(manifest.get("config", {})))
+        model.layout_ = ChunkedLayout(**{f: arrays[f] for f in ChunkedLayout._fields})
+        model.n_features_ = int(manifest["n_features"])
+        model.n_labels_ = int(manifest["n_labels"])
+        _check_layout(model.layout_, model.n_features_, model.n_labels_, path)
+        return model
+
+
+def _check_layout(layout: ChunkedLayout, n_features: int, n_labels: int, path) -> None:
+    """Cheap consistency checks so a corrupt model fails here, not inside a kernel."""
+    from ..errors import ModelFormatError
+
+    n_internal = int(layout.level_start[-2])
+    problems = []
+    if layout.child_start.shape[0] != n_internal + 1:
+        problems.append("child_start length")
+    if layout.chunk_row_ptr.shape[0] != n_internal + 1:
+        problems.append("chunk_row_ptr length")
+    if layout.row_entry_ptr.shape[0] != layout.row_feat.shape[0] + 1:
+        problems.append("row_entry_ptr length")
+    if layout.entry_child.shape != layout.entry_val.shape:
+        problems.append("entry arrays lengths")
+    if layout.node_bias.shape[0] != layout.n_nodes:
+        problems.append("node_bias length")
+    if layout.label_perm.shape[0] != n_labels or layout.n_nodes - n_internal != n_labels:
+        problems.append("label count")
+    if layout.row_feat.size and int(layout.row_feat.max()) >= n_features:
+        problems.append("feature ids beyond n_features")
+    if layout.row_entry_ptr.size and int(layout.row_entry_ptr[-1]) != layout.entry_val.shape[0]:
+        problems.append("row_entry_ptr end")
+    if problems:
+        raise ModelFormatError(f"{path}: inconsistent model arrays ({', '.join(problems)})")
+
+
+def _report(progress: Callable[[str], None] | None, msg: str) -> None:
+    logger.info(msg)
+    if progress is not None:
+        progress(msg)

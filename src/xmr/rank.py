@@ -1,0 +1,94 @@
+"""Ranked results, rerankers and model ensembles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import ConfigError, DataError
+
+
+class TopK(NamedTuple):
+    """Top-ranked labels per query, best first.
+
+    Attributes
+    ----------
+    indices : int32 array (n_queries, k); -1 pads rows with fewer than k results
+    scores : float32 array (n_queries, k); -inf where ``indices`` is -1
+    """
+
+    indices: np.ndarray
+    scores: np.ndarray
+
+    def to_csr(self, n_labels: int) -> sp.csr_matrix:
+        """Scores as a sparse (n_queries, n_labels) matrix (padding dropped)."""
+        valid = self.indices >= 0
+        rows = np.repeat(np.arange(self.indices.shape[0]), valid.sum(axis=1))
+        return sp.csr_matrix((self.scores[valid].astype(np.float32), (rows, self.indices[valid])),
+                             shape=(self.indices.shape[0], n_labels))
+
+    @classmethod
+    def from_csr(cls, scores: sp.spmatrix, k: int) -> TopK:
+        """The k highest entries of each row of a sparse score matrix (ties: lower label id)."""
+        csr = sp.csr_matrix(scores)
+        csr.sum_duplicates()
+        n = csr.shape[0]
+        rows = np.repeat(np.arange(n), np.diff(csr.indptr))
+        order = np.lexsort((csr.indices, -csr.data, rows))
+        rank = np.arange(order.shape[0]) - np.repeat(csr.indptr[:-1], np.diff(csr.indptr))
+        keep = order[rank < k]
+        kept_rank = rank[rank < k]
+        indices = np.full((n, k), -1, dtype=np.int32)
+        out = np.full((n, k), -np.inf, dtype=np.float32)
+        indices[rows[keep], kept_rank] = csr.indices[keep]
+        out[rows[keep], kept_rank] = csr.data[keep]
+        return cls(indices, out)
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Anything that rescores a model's candidates, e.g. a second model or a cross-encoder.
+
+    ``rerank(X, candidates)`` receives the query features (csr, n_queries rows) and the
+    candidates of the first stage, and returns a new :class:`TopK` (any k).
+    """
+
+    def rerank(self, X: sp.csr_matrix, candidates: TopK) -> TopK: ...
+
+
+def ensemble(results: Sequence[TopK], n_labels: int, method: str = "average",
+             top_k: int | None = None, weights: Sequence[float] | None = None) -> TopK:
+    """Combine the rankings of several models over the same queries.
+
+    Parameters
+    ----------
+    results : sequence of TopK, all with the same number of rows
+    method : ``average`` (mean score, 0 where a model did not return the label) or
+        ``rank-average`` (mean of ``1 - rank / k``, 0 where absent)
+    top_k : labels kept per query (default: the widest input's k)
+    weights : optional weight of each model (default equal)
+    """
+    if not results:
+        raise DataError("ensemble needs at least one result")
+    n = results[0].indices.shape[0]
+    if any(r.indices.shape[0] != n for r in results):
+        raise DataError("ensemble: every result must cover the same number of queries")
+    if method not in ("average", "rank-average"):
+        raise ConfigError(f"ensemble method must be 'average' or 'rank-average'; got {method!r}")
+    weights = np.ones(len(results)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if weights.shape != (len(results),):
+        raise ConfigError("ensemble: one weight per result is needed")
+    total = sp.csr_matrix((n, n_labels), dtype=np.float32)
+    for w, r in zip(weights, results, strict=True):
+        if method == "average":
+            part = r.to_csr(n_labels)
+        else:
+            k = r.indices.shape[1]
+            ranked = TopK(r.indices, np.broadcast_to(1.0 - np.arange(k) / k, r.indices.shape)
+                          .astype(np.float32))
+            part = ranked.to_csr(n_labels)
+        total = total + part * (w / weights.sum())
+    return TopK.from_csr(total, top_k or max(r.indices.shape[1] for r in results))

@@ -1,0 +1,149 @@
+"""Bring user inputs into the one layout the kernels use, once, with clear errors.
+
+Kernel layout of a sparse matrix: CSR with ``float32`` values, ``int32`` column indices sorted
+within each row, ``int64`` row pointers, no explicit duplicates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import DataError
+
+VALUE_DTYPE = np.float32
+INDEX_DTYPE = np.int32
+POINTER_DTYPE = np.int64
+
+
+def as_csr(matrix, name: str = "X", n_cols: int | None = None,
+           allow_empty_rows: bool = True) -> sp.csr_matrix:
+    """Return ``matrix`` as a kernel-layout CSR matrix.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse matrix or array, shape (n_rows, n_cols)
+        Dense 2-d arrays are accepted and converted.
+    name : str
+        Name used in error messages.
+    n_cols : int, optional
+        When given, the number of columns must equal it.
+    allow_empty_rows : bool
+        Present for symmetry; empty rows are always legal for features.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        float32 data, int32 sorted indices, int64 indptr. Copies only when needed.
+    """
+    if isinstance(matrix, np.ndarray) or (
+        not sp.issparse(matrix) and hasattr(matrix, "__array__")
+    ):
+        arr = np.asarray(matrix)
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2:
+            raise DataError(f"{name} must be 2-dimensional; got an array of shape {arr.shape}")
+        matrix = sp.csr_matrix(arr)
+    if not sp.issparse(matrix):
+        raise DataError(
+            f"{name} must be a scipy.sparse matrix or a 2-d numpy array; got {type(matrix).__name__}"
+        )
+    csr = matrix.tocsr() if matrix.format != "csr" else matrix
+    if n_cols is not None and csr.shape[1] != n_cols:
+        raise DataError(f"{name} has {csr.shape[1]} columns; the model expects {n_cols}")
+    if csr.dtype != VALUE_DTYPE:
+        if not np.issubdtype(csr.dtype, np.number):
+            raise DataError(f"{name} must hold numbers; got dtype {csr.dtype}")
+        csr = csr.astype(VALUE_DTYPE)
+    if (
+        csr.indices.dtype != INDEX_DTYPE
+        or csr.indptr.dtype != POINTER_DTYPE
+    ):
+        csr = sp.csr_matrix(
+            (csr.data, csr.indices.astype(INDEX_DTYPE, copy=False),
+             csr.indptr.astype(POINTER_DTYPE, copy=False)),
+            shape=csr.shape,
+        )
+    if not csr.has_canonical_format:
+        csr = csr.copy()
+        csr.sum_duplicates()
+        csr.sort_indices()
+        if csr.indptr.dtype != POINTER_DTYPE or csr.indices.dtype != INDEX_DTYPE:
+            csr = sp.csr_matrix(
+                (csr.data, csr.indices.astype(INDEX_DTYPE), csr.indptr.astype(POINTER_DTYPE)),
+                shape=csr.shape,
+            )
+    if csr.nnz and not np.all(np.isfinite(csr.data)):
+        bad_row = int(np.searchsorted(csr.indptr, np.flatnonzero(~np.isfinite(csr.data))[0],
+                                      side="right") - 1)
+        raise DataError(f"{name} has a non-finite value (NaN or inf) in row {bad_row}")
+    return csr
+
+
+def as_label_csr(labels, name: str = "Y", n_rows: int | None = None,
+                 n_labels: int | None = None) -> sp.csr_matrix:
+    """Return a binary label matrix in kernel layout (values 1.0).
+
+    ``labels`` may be a sparse/dense matrix of shape (n_rows, n_labels) or a sequence of label
+    id lists (one list per row), in which case ``n_labels`` defaults to ``max id + 1``.
+    """
+    if not sp.issparse(labels) and not isinstance(labels, np.ndarray):
+        labels = labels_from_lists(labels, n_labels=n_labels, name=name)
+    csr = as_csr(labels, name=name, n_cols=n_labels)
+    if n_rows is not None and csr.shape[0] != n_rows:
+        raise DataError(f"{name} has {csr.shape[0]} rows but the features have {n_rows}")
+    if csr.nnz and (csr.data <= 0).any():
+        csr = csr.copy()
+        csr.data[csr.data <= 0] = 0
+        csr.eliminate_zeros()
+    csr.data[:] = 1.0
+    return csr
+
+
+def labels_from_lists(rows, n_labels: int | None = None, name: str = "Y") -> sp.csr_matrix:
+    """Build a binary CSR label matrix from per-row lists of integer label ids.
+
+    Raises
+    ------
+    DataError
+        When an id is negative, not an integer, or >= ``n_labels``.
+    """
+    rows = list(rows)
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    flat = np.fromiter((lab for r in rows for lab in r), dtype=np.float64, count=int(lengths.sum()))
+    if flat.size and (np.any(flat != np.floor(flat))):
+        raise DataError(f"{name}: label ids must be integers")
+    ids = flat.astype(np.int64)
+    if ids.size and ids.min() < 0:
+        row = int(np.searchsorted(np.cumsum(lengths), np.flatnonzero(ids < 0)[0], side="right"))
+        raise DataError(f"{name}: negative label id in row {row}")
+    if n_labels is None:
+        n_labels = int(ids.max()) + 1 if ids.size else 0
+    elif ids.size and ids.max() >= n_labels:
+        row = int(np.searchsorted(np.cumsum(lengths), np.flatnonzero(ids >= n_labels)[0],
+                                  side="right"))
+        raise DataError(
+            f"{name}: label id {int(ids.max())} in row {row} is out of range for {n_labels} labels"
+        )
+    indptr = np.zeros(len(rows) + 1, dtype=POINTER_DTYPE)
+    np.cumsum(lengths, out=indptr[1:])
+    mat = sp.csr_matrix(
+        (np.ones(ids.size, dtype=VALUE_DTYPE), ids.astype(INDEX_DTYPE), indptr),
+        shape=(len(rows), n_labels),
+    )
+    mat.sum_duplicates()
+    mat.data[:] = 1.0
+    return mat
+
+
+def l2_normalize_rows(csr: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit L2 norm (zero rows stay zero). Returns a new kernel-layout matrix."""
+    csr = as_csr(csr)
+    row_of = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
+    sq = np.bincount(row_of, weights=np.square(csr.data, dtype=np.float64),
+                     minlength=csr.shape[0])
+    norms = np.sqrt(sq)
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    data = (csr.data * np.repeat(scale, np.diff(csr.indptr))).astype(VALUE_DTYPE)
+    return sp.csr_matrix((data, csr.indices.copy(), csr.indptr.copy()), shape=csr.shape)
