@@ -26,7 +26,7 @@ LOSS_L1_SVM = 1
 LOSS_LOGISTIC = 2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _row_wx(lp, li, lv, i, w, bias_index, bias):
     s = w[bias_index] * bias
     for k in range(lp[i], lp[i + 1]):
@@ -34,7 +34,7 @@ def _row_wx(lp, li, lv, i, w, bias_index, bias):
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _row_axpy(lp, li, lv, i, w, bias_index, bias, a):
     for k in range(lp[i], lp[i + 1]):
         w[li[k]] += a * lv[k]
@@ -59,7 +59,7 @@ def solve_svm_dual(lp, li, lv, n_local, y, xnorm2, loss, Cp, Cn, bias, eps, max_
         w[j] = 0.0
     for i in range(n):
         alpha[i] = 0.0
-        index[i] = i
+        index[i] = np.uint32(i)
     if n == 0:
         return state
     inf = np.inf
@@ -166,7 +166,7 @@ def solve_lr_dual(lp, li, lv, n_local, y, xnorm2, Cp, Cn, bias, eps, max_iter, s
         c = Cp if y[i] > 0 else Cn
         alpha[2 * i] = min(0.001 * c, 1e-8)
         alpha[2 * i + 1] = c - alpha[2 * i]
-        index[i] = i
+        index[i] = np.uint32(i)
         _row_axpy(lp, li, lv, i, w, n_local, bias, y[i] * alpha[2 * i])
     it = 0
     while it < max_iter:
@@ -245,14 +245,14 @@ def _gather_rows(x_ptr, x_idx, x_val, rows, stamp, g2l, job_stamp, l2g_buf):
     for t in range(n_local):
         g2l[l2g[t]] = t
     lp = np.empty(n + 1, dtype=np.int64)
-    li = np.empty(nnz, dtype=np.int32)
+    li = np.empty(nnz, dtype=np.uint32)
     lv = np.empty(nnz, dtype=np.float32)
     lp[0] = 0
     pos = 0
     for r in range(n):
         row = rows[r]
         for k in range(x_ptr[row], x_ptr[row + 1]):
-            li[pos] = g2l[x_idx[k]]
+            li[pos] = np.uint32(g2l[x_idx[k]])
             lv[pos] = x_val[k]
             pos += 1
         lp[r + 1] = pos
@@ -352,7 +352,7 @@ def train_jobs(x_ptr, x_idx, x_val, n_features, prow_ptr, prow_idx, pos_ptr, pos
         y = np.empty(n, dtype=np.int8)
         w = np.empty(n_local + 1, dtype=np.float64)
         alpha = np.empty(max(2 * n, 1), dtype=np.float64)
-        index = np.empty(max(n, 1), dtype=np.int64)
+        index = np.empty(max(n, 1), dtype=np.uint32)
         for c in range(job_child_start[jb], job_child_end[jb]):
             _labels_for_child(rows, pos_idx, pos_ptr[c], pos_ptr[c + 1], y)
             state = rng_seed(seed, child_id_offset + c)

@@ -1,0 +1,273 @@
+"""The ``xmr`` command: demo, train, predict, evaluate, config.
+
+Model flags are generated from the config dataclasses (``--solver.Cp 2``), so defaults are never
+copied by hand. Precedence: built-in defaults < ``--config FILE`` (JSON) < flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Config
+from ..errors import XmrError
+from ..linear.config import XLinearConfig
+
+logger = logging.getLogger("xmr.cli")
+
+_PREDICT_KNOBS = ("beam_size", "top_k", "post_processor")
+
+
+def _flag(path: str) -> str:
+    return "--" + path.replace("_", "-")
+
+
+def _dest(path: str) -> str:
+    return "cfg__" + path.replace(".", "__")
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, cls: type[Config],
+                      only: Sequence[str] | None = None) -> None:
+    group = parser.add_argument_group("model settings (default < --config file < flag)")
+    for path, tp, default, help_ in cls.field_paths():
+        if only is not None and path.split(".")[-1] not in only:
+            continue
+        origin = typing.get_args(tp)[0] if typing.get_origin(tp) else tp
+        kind = {bool: str, int: int, float: float}.get(origin, str)
+        group.add_argument(_flag(path), dest=_dest(path), type=kind, default=None,
+                           metavar=getattr(origin, "__name__", "VALUE").upper(),
+                           help=f"{help_} (default: {default})")
+
+
+def _config_from_args(args: argparse.Namespace, cls: type[Config] = XLinearConfig) -> Config:
+    base: dict[str, Any] = {}
+    if getattr(args, "config", None):
+        path = Path(args.config)
+        try:
+            base = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise XmrError(f"{path}: no such config file") from None
+        except json.JSONDecodeError as exc:
+            raise XmrError(f"{path}: not valid JSON ({exc})") from None
+    cfg = cls.from_dict(base)
+    overrides = {path: getattr(args, _dest(path)) for path, *_ in cls.field_paths()
+                 if getattr(args, _dest(path), None) is not None}
+    return cfg.replace(overrides)
+
+
+def _add_data_args(p: argparse.ArgumentParser, labels_required: bool = False) -> None:
+    p.add_argument("-x", "--data", required=True,
+                   help="data file: XC format (header + 'l1,l2 f:v ...'), LIBSVM, or .npz "
+                        "features (plain, gzip, xz or bzip2)")
+    p.add_argument("-y", "--labels", default=None,
+                   help="label matrix .npz (only with .npz features)" +
+                        (" [required for npz]" if labels_required else ""))
+    p.add_argument("--format", default="auto", choices=["auto", "xc", "libsvm", "npz"],
+                   help="data format (default: guessed from the file)")
+
+
+def _add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=-1, help="threads to use (-1: all cores)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xmr", description="Extreme multi-label ranking: train, predict and evaluate "
+                                "XR-Linear models (label tree + linear models + beam search).")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only print results and errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="train, evaluate and query a model on generated data")
+    p.add_argument("--labels", type=int, default=20_000, help="labels of the generated problem")
+    p.add_argument("--seed", type=int, default=0)
+    _add_threads(p)
+
+    p = sub.add_parser("train", help="train a model and save it as a directory")
+    _add_data_args(p)
+    p.add_argument("-m", "--model", required=True, help="output model directory")
+    p.add_argument("--config", help="JSON file with settings (as printed by 'xmr config')")
+    _add_threads(p)
+    _add_config_flags(p, XLinearConfig)
+
+    for name, helptext in (("predict", "write the top-k labels of every row"),
+                           ("evaluate", "print P@k, R@k, nDCG@k and MRR as JSON")):
+        p = sub.add_parser(name, help=helptext)
+        _add_data_args(p)
+        p.add_argument("-m", "--model", required=True, help="model directory")
+        if name == "predict":
+            p.add_argument("-o", "--output", default="-",
+                           help="output file ('-' = stdout): one line per row, "
+                                "'label:score' pairs best first")
+        else:
+            p.add_argument("-k", "--ks", default="1,3,5", help="cut-offs, e.g. 1,3,5,10")
+        _add_threads(p)
+        _add_config_flags(p, XLinearConfig, only=_PREDICT_KNOBS)
+
+    p = sub.add_parser("config", help="print every setting with its default as JSON")
+    p.add_argument("--config", help="JSON file to merge over the defaults")
+    _add_config_flags(p, XLinearConfig)
+    return parser
+
+
+def _load_data(args: argparse.Namespace):
+    from ..io.datasets import read_dataset
+
+    return read_dataset(args.data, fmt=args.format, labels_path=args.labels)
+
+
+def _predict_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    out = {}
+    for knob in _PREDICT_KNOBS:
+        value = getattr(args, _dest(f"predict.{knob}"), None)
+        if value is not None:
+            out[knob] = value
+    return out
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..linear.model import XLinearModel
+
+    cfg = _config_from_args(args)
+    t0 = time.perf_counter()
+    data = _load_data(args)
+    logger.info("read %s: %d rows, %d features, %d labels in %.2f s", args.data,
+                data.X.shape[0], data.X.shape[1], data.Y.shape[1], time.perf_counter() - t0)
+    model = XLinearModel(cfg).fit(data.X, data.Y, threads=args.threads)
+    model.save(args.model)
+    logger.info("saved model to %s", args.model)
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from ..linear.model import XLinearModel
+
+    data = _load_data(args)
+    model = XLinearModel.load(args.model)
+    t0 = time.perf_counter()
+    top = model.predict(data.X, threads=args.threads, **_predict_kwargs(args))
+    logger.info("predicted %d rows in %.3f s", data.X.shape[0], time.perf_counter() - t0)
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    try:
+        for labels, scores in zip(top.indices, top.scores, strict=True):
+            keep = labels >= 0
+            out.write(" ".join(f"{lab}:{s:.6g}" for lab, s in zip(labels[keep], scores[keep],
+                                                                  strict=True)) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..linear.model import XLinearModel
+    from ..metrics import evaluate
+
+    try:
+        ks = [int(k) for k in args.ks.split(",") if k.strip()]
+    except ValueError:
+        raise XmrError(f"--ks must be comma-separated integers; got {args.ks!r}") from None
+    if not ks or min(ks) < 1:
+        raise XmrError(f"--ks must list positive integers; got {args.ks!r}")
+    data = _load_data(args)
+    model = XLinearModel.load(args.model)
+    if data.Y.shape[1] > model.n_labels_ or data.X.shape[1] > model.n_features_:
+        raise XmrError(f"{args.data}: {data.X.shape[1]} features / {data.Y.shape[1]} labels, "
+                       f"the model has {model.n_features_} / {model.n_labels_}")
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(data.X, shape=(data.X.shape[0], model.n_features_)) \
+        if data.X.shape[1] != model.n_features_ else data.X
+    Y = sp.csr_matrix(data.Y, shape=(data.Y.shape[0], model.n_labels_)) \
+        if data.Y.shape[1] != model.n_labels_ else data.Y
+    kwargs = _predict_kwargs(args)
+    kwargs["top_k"] = max(kwargs.get("top_k", model.config.predict.top_k), max(ks))
+    t0 = time.perf_counter()
+    top = model.predict(X, threads=args.threads, **kwargs)
+    elapsed = time.perf_counter() - t0
+    result = {k: round(v, 6) for k, v in evaluate(top, Y, ks).items()}
+    result["rows"] = int(X.shape[0])
+    result["predict_seconds"] = round(elapsed, 4)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    print(json.dumps(_config_from_args(args).to_dict(), indent=1))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ..linear.model import XLinearModel
+    from ..metrics import precision_at_k
+    from ..synthetic import make_problem
+
+    t0 = time.perf_counter()
+    prob = make_problem(args.labels, seed=args.seed)
+    print(f"generated {args.labels} labels: {prob.X_train.shape[0]} train / "
+          f"{prob.X_test.shape[0]} test rows, {prob.X_train.shape[1]} features "
+          f"({time.perf_counter() - t0:.2f} s)")
+    t0 = time.perf_counter()
+    model = XLinearModel().fit(prob.X_train, prob.Y_train, threads=args.threads)
+    print(f"trained in {time.perf_counter() - t0:.2f} s (tree levels "
+          f"{model.tree_.level_sizes()}, {model.layout_.nnz} weights)")
+    t0 = time.perf_counter()
+    top = model.predict(prob.X_test, threads=args.threads)
+    elapsed = time.perf_counter() - t0
+    p = precision_at_k(top, prob.Y_test, (1, 3, 5))
+    print(f"batch prediction: {prob.X_test.shape[0]} rows in {elapsed:.3f} s "
+          f"({1e3 * elapsed / prob.X_test.shape[0]:.3f} ms/row)")
+    print(f"P@1 = {p[1]:.4f}  P@3 = {p[3]:.4f}  P@5 = {p[5]:.4f}")
+    X = prob.X_test
+    queries = [(X.indices[X.indptr[i]:X.indptr[i + 1]], X.data[X.indptr[i]:X.indptr[i + 1]])
+               for i in range(min(X.shape[0], 2000))]
+    model.predict_one(queries[0])  # warm-up
+    times = np.empty(len(queries))
+    for i, q in enumerate(queries):  # timing individual calls is the point here
+        t = time.perf_counter()
+        model.predict_one(q)
+        times[i] = time.perf_counter() - t
+    print(f"single query: p50 {1e3 * np.percentile(times, 50):.3f} ms, "
+          f"p99 {1e3 * np.percentile(times, 99):.3f} ms ({len(queries)} queries)")
+    first = model.predict_one(queries[0], top_k=5)
+    truth = prob.Y_test.indices[prob.Y_test.indptr[0]:prob.Y_test.indptr[1]]
+    print(f"row 0: true labels {truth.tolist()}, predicted "
+          + ", ".join(f"{lab} ({s:.3f})" for lab, s in zip(first.indices, first.scores,
+                                                           strict=True)))
+    return 0
+
+
+_COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
+             "config": cmd_config, "demo": cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 2 usage or data error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    xmr_logger = logging.getLogger("xmr")
+    xmr_logger.addHandler(handler)
+    previous = xmr_logger.level
+    xmr_logger.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        return _COMMANDS[args.command](args)
+    except XmrError as exc:
+        print(f"xmr {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        xmr_logger.removeHandler(handler)
+        xmr_logger.setLevel(previous)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
