@@ -1,7 +1,8 @@
 """Bring user inputs into the one layout the kernels use, once, with clear errors.
 
-Kernel layout of a sparse matrix: CSR with ``float32`` values, ``int32`` column indices sorted
-within each row, ``int64`` row pointers, no explicit duplicates.
+Kernel layout of a sparse matrix: CSR with ``float32`` values, column indices sorted within each
+row, no explicit duplicates. Indices and row pointers share one integer dtype, as scipy requires:
+``int32`` while the matrix fits, ``int64`` beyond 2**31 nonzeros (kernels accept both).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def as_csr(matrix, name: str = "X", n_cols: int | None = None,
     Returns
     -------
     scipy.sparse.csr_matrix
-        float32 data, int32 sorted indices, int64 indptr. Copies only when needed.
+        float32 data, sorted indices; copies only when needed.
     """
     if isinstance(matrix, np.ndarray) or (
         not sp.issparse(matrix) and hasattr(matrix, "__array__")
@@ -47,7 +48,8 @@ def as_csr(matrix, name: str = "X", n_cols: int | None = None,
         matrix = sp.csr_matrix(arr)
     if not sp.issparse(matrix):
         raise DataError(
-            f"{name} must be a scipy.sparse matrix or a 2-d numpy array; got {type(matrix).__name__}"
+            f"{name} must be a scipy.sparse matrix or a 2-d numpy array; "
+            f"got {type(matrix).__name__}"
         )
     csr = matrix.tocsr() if matrix.format != "csr" else matrix
     if n_cols is not None and csr.shape[1] != n_cols:
@@ -56,24 +58,10 @@ def as_csr(matrix, name: str = "X", n_cols: int | None = None,
         if not np.issubdtype(csr.dtype, np.number):
             raise DataError(f"{name} must hold numbers; got dtype {csr.dtype}")
         csr = csr.astype(VALUE_DTYPE)
-    if (
-        csr.indices.dtype != INDEX_DTYPE
-        or csr.indptr.dtype != POINTER_DTYPE
-    ):
-        csr = sp.csr_matrix(
-            (csr.data, csr.indices.astype(INDEX_DTYPE, copy=False),
-             csr.indptr.astype(POINTER_DTYPE, copy=False)),
-            shape=csr.shape,
-        )
     if not csr.has_canonical_format:
         csr = csr.copy()
         csr.sum_duplicates()
         csr.sort_indices()
-        if csr.indptr.dtype != POINTER_DTYPE or csr.indices.dtype != INDEX_DTYPE:
-            csr = sp.csr_matrix(
-                (csr.data, csr.indices.astype(INDEX_DTYPE), csr.indptr.astype(POINTER_DTYPE)),
-                shape=csr.shape,
-            )
     if csr.nnz and not np.all(np.isfinite(csr.data)):
         bad_row = int(np.searchsorted(csr.indptr, np.flatnonzero(~np.isfinite(csr.data))[0],
                                       side="right") - 1)

@@ -7,7 +7,7 @@ Layout (all levels flattened; node 0 is the root, nodes of a level are contiguou
 - ``chunk_row_ptr`` int64 (n_internal + 1): the weight chunk of internal node g (the columns of
   its children) holds rows ``chunk_row_ptr[g] .. chunk_row_ptr[g + 1] - 1``.
 - ``row_feat`` int32 (n_rows): feature id of each chunk row, sorted within a chunk.
-- ``row_entry_ptr`` int64 (n_rows + 1), ``entry_child`` int32, ``entry_val`` float32: the nonzero
+- ``row_entry_ptr`` int64 (n_rows + 1), ``entry_child`` uint32, ``entry_val`` float32: the nonzero
   weights of a row, as (child offset within the chunk, value), sorted by child offset.
 - ``node_bias`` float32 (n_nodes): bias term of each node's score.
 
@@ -49,13 +49,37 @@ def post_process(z, parent, code):
             return parent - np.log1p(np.exp(-z))
         return parent + z - np.log1p(np.exp(z))
     h = 1.0 - z
-    if h < 0.0:
-        h = 0.0
+    if h <= 0.0:
+        return parent if code < PP_LOG_LP_HINGE else parent
+    p = code - PP_LP_HINGE + 1 if code < PP_LOG_LP_HINGE else code - PP_LOG_LP_HINGE + 1
+    hp = h  # h ** p by multiplication: a generic pow() costs more than the rest of the step
+    if p == 2:
+        hp = h * h
+    elif p == 3:
+        hp = h * h * h
+    elif p == 4:
+        hp = (h * h) * (h * h)
     if code < PP_LOG_LP_HINGE:
-        p = code - PP_LP_HINGE + 1
-        return parent * np.exp(-(h ** p))
-    p = code - PP_LOG_LP_HINGE + 1
-    return parent - h ** p
+        return parent * np.exp(-hp)
+    return parent - hp
+
+
+@njit(cache=True, nogil=True, inline="always")
+def lower_bound(arr, lo, hi, value):
+    """First position in ``arr[lo:hi]`` (sorted) whose element is >= value, else ``hi``.
+
+    Branchless (the comparison feeds a conditional move), which avoids the branch
+    mispredictions that dominate a textbook binary search on short sorted runs.
+    """
+    n = hi - lo
+    if n <= 0:
+        return lo
+    base = lo
+    while n > 1:
+        half = n >> 1
+        base = base + half if arr[base + half - 1] < value else base
+        n -= half
+    return base + 1 if arr[base] < value else base
 
 
 @njit(cache=True, nogil=True)
@@ -82,20 +106,15 @@ def score_chunk(g, q_idx, q_val, qd, child_start, chunk_row_ptr, row_feat, row_e
         lo = r0
         for t in range(nq):
             f = q_idx[t]
-            hi = r1
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if row_feat[mid] < f:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo == r1:
+            r = lower_bound(row_feat, lo, r1, f)
+            if r == r1:
                 break
-            if row_feat[lo] == f:
+            if row_feat[r] == f:
                 v = q_val[t]
-                for e in range(row_entry_ptr[lo], row_entry_ptr[lo + 1]):
+                for e in range(row_entry_ptr[r], row_entry_ptr[r + 1]):
                     z[entry_child[e]] += v * entry_val[e]
-                lo += 1
+                r += 1
+            lo = r
     else:
         for r in range(r0, r1):
             v = qd[row_feat[r]]

@@ -40,10 +40,10 @@ def fill_chunks(col_ptr, idx, val, child_ptr, row_off, row_feat, row_entry_ptr, 
         m = e1 - e0
         if m == 0:
             continue
-        child_of = np.empty(m, dtype=np.int32)
+        child_of = np.empty(m, dtype=np.uint32)
         for c in range(c0, child_ptr[p + 1]):
             for e in range(col_ptr[c], col_ptr[c + 1]):
-                child_of[e - e0] = c - c0
+                child_of[e - e0] = np.uint32(c - c0)
         order = np.argsort(idx[e0:e1], kind="mergesort")
         r = row_off[p] - 1
         prev = -1

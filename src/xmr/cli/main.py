@@ -37,13 +37,19 @@ def _dest(path: str) -> str:
 
 def _add_config_flags(parser: argparse.ArgumentParser, cls: type[Config],
                       only: Sequence[str] | None = None) -> None:
-    group = parser.add_argument_group("model settings (default < --config file < flag)")
+    """One flag per config field (``--solver.Cp``); with ``only``, just those leaf fields,
+    flagged by their short name (``--top-k``)."""
+    title = ("model settings (default < --config file < flag)" if only is None
+             else "inference settings (default: the model's)")
+    group = parser.add_argument_group(title)
     for path, tp, default, help_ in cls.field_paths():
-        if only is not None and path.split(".")[-1] not in only:
+        leaf = path.split(".")[-1]
+        if only is not None and leaf not in only:
             continue
         origin = typing.get_args(tp)[0] if typing.get_origin(tp) else tp
         kind = {bool: str, int: int, float: float}.get(origin, str)
-        group.add_argument(_flag(path), dest=_dest(path), type=kind, default=None,
+        group.add_argument(_flag(leaf if only is not None else path), dest=_dest(path),
+                           type=kind, default=None,
                            metavar=getattr(origin, "__name__", "VALUE").upper(),
                            help=f"{help_} (default: {default})")
 

@@ -82,7 +82,8 @@ def read_xc(path: str | os.PathLike) -> Dataset:
     parts = header_line.split()
     if len(parts) != 3 or not all(p.isdigit() for p in parts):
         raise DataError(
-            f"{path}, line 1: expected a header 'n_docs n_features n_labels', got {header_line!r:.80}"
+            f"{path}, line 1: expected a header 'n_docs n_features n_labels', "
+            f"got {header_line!r:.80}"
         )
     n_docs, n_features, n_labels = (int(p) for p in parts)
     start = newline + 1 if newline >= 0 else len(data)

@@ -24,7 +24,8 @@ class SolverConfig(Config):
     max_iter: int = field(100, "most passes over a node's rows")
     threshold: float = field(0.1, "drop weights whose absolute value is below this")
     max_nonzeros_per_label: int = field(0, "keep at most this many weights per node (0: no cap)")
-    negatives: str = field("tfn", "negative rows: tfn (teacher-forced), man (matcher-aware), tfn+man")
+    negatives: str = field("tfn", "negative rows: tfn (teacher-forced), man (matcher-aware), "
+                                  "tfn+man")
     seed: int = field(0, "seed of the solver's row shuffling")
 
     def validate(self) -> None:
@@ -47,7 +48,8 @@ class PredictConfig(Config):
 
     beam_size: int = field(10, "nodes kept per level during beam search")
     top_k: int = field(10, "labels returned per query")
-    post_processor: str = field("l3-hinge", "score transform/combiner: " + ", ".join(POST_PROCESSORS))
+    post_processor: str = field("l3-hinge",
+                                "score transform/combiner: " + ", ".join(POST_PROCESSORS))
 
     def validate(self) -> None:
         name = type(self).__name__

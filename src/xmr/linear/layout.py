@@ -21,7 +21,7 @@ class ChunkedLayout(NamedTuple):
     chunk_row_ptr : int64 (n_internal + 1,)  rows of each internal node's weight chunk
     row_feat : int32 (n_rows,)  feature id of each row (sorted within a chunk)
     row_entry_ptr : int64 (n_rows + 1,)  entries of each row
-    entry_child : int32 (nnz,)  child offset within the chunk
+    entry_child : uint32 (nnz,)  child offset within the chunk (unsigned: no wraparound checks)
     entry_val : float32 (nnz,)  weight
     node_bias : float32 (n_nodes,)  bias term of each node's score (0 for the root)
     label_perm : int32 (n_labels,)  label id of each leaf node, in leaf order
@@ -121,7 +121,7 @@ def build_layout(tree: LabelTree, weights: list[tuple[np.ndarray, np.ndarray, np
         total_rows = int(row_off[-1])
         row_feat = np.empty(total_rows, dtype=np.int32)
         row_entry_ptr = np.empty(total_rows, dtype=np.int64)
-        entry_child = np.empty(idx.shape[0], dtype=np.int32)
+        entry_child = np.empty(idx.shape[0], dtype=np.uint32)
         entry_val = np.empty(idx.shape[0], dtype=np.float32)
         _layout.fill_chunks(col_ptr, idx, val, cptr, row_off, row_feat, row_entry_ptr,
                             entry_child, entry_val)
@@ -142,7 +142,7 @@ def build_layout(tree: LabelTree, weights: list[tuple[np.ndarray, np.ndarray, np
         chunk_row_ptr=chunk_row_ptr,
         row_feat=np.concatenate(row_feat_parts).astype(np.int32),
         row_entry_ptr=row_entry_ptr,
-        entry_child=np.concatenate(entry_child_parts).astype(np.int32),
+        entry_child=np.concatenate(entry_child_parts).astype(np.uint32),
         entry_val=np.concatenate(entry_val_parts).astype(np.float32),
         node_bias=node_bias,
         label_perm=tree.label_perm,
