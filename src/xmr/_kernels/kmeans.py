@@ -2,8 +2,11 @@
 
 The labels of a level are held in ``perm`` (label ids), grouped into segments by ``seg_ptr``;
 each segment is split in two halves of sizes ``ceil(m/2)`` and ``floor(m/2)``: labels are scored
-by ``<x, c0 - c1>`` and cut exactly at the median, as PECOS does. Results depend only on the
-segment's members, the seed and the segment's index, never on the thread count.
+by ``<x, c0 - c1>`` (unit-norm centroids) and cut exactly at the median, as PECOS does; ties at
+the median go to the lower position. Each half ends sorted by label id. Results depend only on
+the segment's members, the seed and the segment's index, never on the thread count. Two code
+paths exist (a few wide segments scored in parallel, or many segments in parallel); they differ
+only in the summation order of centroid norms, and which one runs depends on the level alone.
 """
 
 from __future__ import annotations
@@ -24,36 +27,78 @@ def _row_dot(indptr, indices, data, row, vec):
 
 
 @njit(cache=True, nogil=True)
-def _init_centroids(indptr, indices, data, members, seed, seg_id, c0, c1, mark, touched, n_touched):
-    """Seed the two centroids with two distinct random members; returns n_touched."""
+def _init_diff(indptr, indices, data, members, seed, seg_id, diff):
+    """diff = x_a - x_b for two distinct random members a, b (the first split direction)."""
     m = members.shape[0]
     state = rng_seed(seed, seg_id)
     a, state = rng_below(state, m)
     b, state = rng_below(state, m - 1)
     if b >= a:
         b += 1
-    for which in range(2):
-        row = members[a] if which == 0 else members[b]
-        cent = c0 if which == 0 else c1
-        for k in range(indptr[row], indptr[row + 1]):
-            j = indices[k]
-            cent[j] = data[k]
-            if mark[j] == 0:
-                mark[j] = 1
-                touched[n_touched] = j
-                n_touched += 1
-    return n_touched
+    ra = members[a]
+    rb = members[b]
+    for k in range(indptr[ra], indptr[ra + 1]):
+        diff[indices[k]] += data[k]
+    for k in range(indptr[rb], indptr[rb + 1]):
+        diff[indices[k]] -= data[k]
 
 
 @njit(cache=True, nogil=True)
-def _update_centroids(indptr, indices, data, members, half, c0, c1, mark, touched, n_touched):
-    """c0 = normalized sum of members[:half], c1 = of members[half:]; returns n_touched."""
+def _assign_halves(scores, half, side, order_buf):
+    """side[i] = 0 for the ``half`` best-scoring positions (ties: lower position), else 1.
+
+    O(m) selection instead of a full sort. Returns True when any side changed.
+    """
+    m = scores.shape[0]
+    for i in range(m):
+        order_buf[i] = scores[i]
+    # the half-th largest value: position m - half of the ascending partition
+    v = np.partition(order_buf[:m], m - half)[m - half]
+    n_greater = 0
+    for i in range(m):
+        if scores[i] > v:
+            n_greater += 1
+    ties_left = half - n_greater
+    changed = False
+    for i in range(m):
+        s = scores[i]
+        new = 1
+        if s > v:
+            new = 0
+        elif s == v and ties_left > 0:
+            new = 0
+            ties_left -= 1
+        if side[i] != new:
+            changed = True
+            side[i] = new
+    return changed
+
+
+@njit(cache=True, nogil=True)
+def _normalize_into_diff(c0, c1, diff, touched, n_touched):
+    n0 = 0.0
+    n1 = 0.0
     for t in range(n_touched):
-        c0[touched[t]] = 0.0
-        c1[touched[t]] = 0.0
+        j = touched[t]
+        n0 += np.float64(c0[j]) * c0[j]
+        n1 += np.float64(c1[j]) * c1[j]
+    s0 = np.float32(1.0 / np.sqrt(n0)) if n0 > 0 else np.float32(0.0)
+    s1 = np.float32(1.0 / np.sqrt(n1)) if n1 > 0 else np.float32(0.0)
+    for t in range(n_touched):
+        j = touched[t]
+        diff[j] = c0[j] * s0 - c1[j] * s1
+
+
+@njit(cache=True, nogil=True)
+def _update_sparse(indptr, indices, data, members, side, c0, c1, diff, mark, touched, n_touched):
+    """Centroids of both sides into ``diff``, touching only the members' features."""
+    for t in range(n_touched):
+        j = touched[t]
+        c0[j] = 0.0
+        c1[j] = 0.0
     for i in range(members.shape[0]):
         row = members[i]
-        cent = c0 if i < half else c1
+        cent = c0 if side[i] == 0 else c1
         for k in range(indptr[row], indptr[row + 1]):
             j = indices[k]
             cent[j] += data[k]
@@ -61,78 +106,80 @@ def _update_centroids(indptr, indices, data, members, half, c0, c1, mark, touche
                 mark[j] = 1
                 touched[n_touched] = j
                 n_touched += 1
-    n0 = 0.0
-    n1 = 0.0
-    for t in range(n_touched):
-        j = touched[t]
-        n0 += c0[j] * c0[j]
-        n1 += c1[j] * c1[j]
-    n0 = 1.0 / np.sqrt(n0) if n0 > 0 else 0.0
-    n1 = 1.0 / np.sqrt(n1) if n1 > 0 else 0.0
-    for t in range(n_touched):
-        j = touched[t]
-        c0[j] *= n0
-        c1[j] *= n1
+    _normalize_into_diff(c0, c1, diff, touched, n_touched)
     return n_touched
 
 
 @njit(cache=True, nogil=True)
-def _reorder_by_scores(members, scores, half, work):
-    """Put the ``half`` highest-scoring members first (ties: lower position first), each half
-    sorted by label id. Returns True when the split changed."""
+def _update_dense(indptr, indices, data, members, side, c0, c1, diff, all_features):
+    """Same result as ``_update_sparse`` for segments that touch most features: no bookkeeping."""
+    c0[:] = 0.0
+    c1[:] = 0.0
+    for i in range(members.shape[0]):
+        row = members[i]
+        cent = c0 if side[i] == 0 else c1
+        for k in range(indptr[row], indptr[row + 1]):
+            cent[indices[k]] += data[k]
+    _normalize_into_diff(c0, c1, diff, all_features, all_features.shape[0])
+
+
+@njit(cache=True, nogil=True)
+def _finish(members, side, work):
+    """Reorder members: side 0 first; each side keeps ascending label ids."""
     m = members.shape[0]
-    order = np.argsort(-scores, kind="mergesort")
     for i in range(m):
-        work[i] = members[order[i]]
-    changed = False
-    first = np.sort(work[:half])
-    second = np.sort(work[half:m])
-    for i in range(half):
-        if members[i] != first[i]:
-            changed = True
-        members[i] = first[i]
-    for i in range(m - half):
-        if members[half + i] != second[i]:
-            changed = True
-        members[half + i] = second[i]
-    return changed
+        work[i] = members[i]
+    a = 0
+    for i in range(m):
+        if side[i] == 0:
+            members[a] = work[i]
+            a += 1
+    for i in range(m):
+        if side[i] == 1:
+            members[a] = work[i]
+            a += 1
+    first = np.sort(members[:a])
+    second = np.sort(members[a:])
+    members[:a] = first
+    members[a:] = second
 
 
 @njit(cache=True, nogil=True)
-def _clear(c0, c1, mark, touched, n_touched):
-    for t in range(n_touched):
-        j = touched[t]
-        c0[j] = 0.0
-        c1[j] = 0.0
-        mark[j] = 0
-
-
-@njit(cache=True, nogil=True)
-def _split_segment(indptr, indices, data, members, n_iter, seed, seg_id, c0, c1, mark, touched):
-    """Split ``members`` (modified in place) into two balanced halves."""
+def _split_segment(indptr, indices, data, members, n_iter, seed, seg_id, c0, c1, diff, mark,
+                   touched):
+    """Split ``members`` in place; per-thread scratch arrays must be all-zero on entry and are
+    left all-zero."""
     m = members.shape[0]
     if m < 2:
         return
     half = (m + 1) // 2
     scores = np.empty(m, dtype=np.float64)
+    buf = np.empty(m, dtype=np.float64)
+    side = np.full(m, 2, dtype=np.uint8)
     work = np.empty(m, dtype=members.dtype)
-    n_touched = _init_centroids(indptr, indices, data, members, seed, seg_id, c0, c1, mark,
-                                touched, 0)
+    _init_diff(indptr, indices, data, members, seed, seg_id, diff)
+    n_touched = 0
     for it in range(n_iter):
         for i in range(m):
-            row = members[i]
-            s = 0.0
-            for k in range(indptr[row], indptr[row + 1]):
-                j = indices[k]
-                # same arithmetic as split_segment_wide's float64 diff vector
-                s += data[k] * (np.float64(c0[j]) - np.float64(c1[j]))
-            scores[i] = s
-        changed = _reorder_by_scores(members, scores, half, work)
-        if not changed and it > 0:
+            scores[i] = _row_dot(indptr, indices, data, members[i], diff)
+        changed = _assign_halves(scores, half, side, buf)
+        if not changed:
             break
-        n_touched = _update_centroids(indptr, indices, data, members, half, c0, c1, mark,
-                                      touched, n_touched)
-    _clear(c0, c1, mark, touched, n_touched)
+        if it + 1 < n_iter:
+            n_touched = _update_sparse(indptr, indices, data, members, side, c0, c1, diff,
+                                       mark, touched, n_touched)
+    # leave scratch clean: every feature that could be nonzero is in touched or in the members
+    for t in range(n_touched):
+        j = touched[t]
+        c0[j] = 0.0
+        c1[j] = 0.0
+        diff[j] = 0.0
+        mark[j] = 0
+    for i in range(m):
+        row = members[i]
+        for k in range(indptr[row], indptr[row + 1]):
+            diff[indices[k]] = 0.0
+    _finish(members, side, work)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -147,16 +194,18 @@ def split_level_many(indptr, indices, data, n_features, perm, seg_ptr, n_iter, s
     seg_ptr : int64 array (n_segments + 1,)
     seg_offset : int
         Global id of segment 0 of this level, so every segment draws its own random stream.
+    n_threads : int, numba's current thread count (sizes the per-thread scratch)
     """
     n_seg = seg_ptr.shape[0] - 1
     c0s = np.zeros((n_threads, n_features), dtype=np.float32)
     c1s = np.zeros((n_threads, n_features), dtype=np.float32)
+    diffs = np.zeros((n_threads, n_features), dtype=np.float32)
     marks = np.zeros((n_threads, n_features), dtype=np.uint8)
     touched = np.empty((n_threads, n_features), dtype=np.int64)
     for s in prange(n_seg):
         tid = numba.get_thread_id()
         _split_segment(indptr, indices, data, perm[seg_ptr[s]:seg_ptr[s + 1]], n_iter, seed,
-                       seg_offset + s, c0s[tid], c1s[tid], marks[tid], touched[tid])
+                       seg_offset + s, c0s[tid], c1s[tid], diffs[tid], marks[tid], touched[tid])
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -169,8 +218,8 @@ def _score_parallel(indptr, indices, data, members, diff, scores):
 def split_segment_wide(indptr, indices, data, n_features, members, n_iter, seed, seg_id):
     """Split one large segment in place, scoring its members in parallel.
 
-    Gives exactly the result of ``_split_segment``: scores are summed in the same order, and the
-    centroid updates are serial.
+    Same algorithm as ``_split_segment`` (float32 direction, scores summed in the same order,
+    serial centroid updates); updates are dense here, as a big segment touches most features.
     """
     m = members.shape[0]
     if m < 2:
@@ -178,20 +227,18 @@ def split_segment_wide(indptr, indices, data, n_features, members, n_iter, seed,
     half = (m + 1) // 2
     c0 = np.zeros(n_features, dtype=np.float32)
     c1 = np.zeros(n_features, dtype=np.float32)
-    mark = np.zeros(n_features, dtype=np.uint8)
-    touched = np.empty(n_features, dtype=np.int64)
-    diff = np.zeros(n_features, dtype=np.float64)
+    diff = np.zeros(n_features, dtype=np.float32)
+    all_features = np.arange(n_features)
     scores = np.empty(m, dtype=np.float64)
+    buf = np.empty(m, dtype=np.float64)
+    side = np.full(m, 2, dtype=np.uint8)
     work = np.empty(m, dtype=members.dtype)
-    n_touched = _init_centroids(indptr, indices, data, members, seed, seg_id, c0, c1, mark,
-                                touched, 0)
+    _init_diff(indptr, indices, data, members, seed, seg_id, diff)
     for it in range(n_iter):
-        for t in range(n_touched):
-            j = touched[t]
-            diff[j] = np.float64(c0[j]) - np.float64(c1[j])
         _score_parallel(indptr, indices, data, members, diff, scores)
-        changed = _reorder_by_scores(members, scores, half, work)
-        if not changed and it > 0:
+        changed = _assign_halves(scores, half, side, buf)
+        if not changed:
             break
-        n_touched = _update_centroids(indptr, indices, data, members, half, c0, c1, mark,
-                                      touched, n_touched)
+        if it + 1 < n_iter:
+            _update_dense(indptr, indices, data, members, side, c0, c1, diff, all_features)
+    _finish(members, side, work)
