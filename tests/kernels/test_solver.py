@@ -78,9 +78,24 @@ def test_write_pruned_applies_threshold_and_cap():
     l2g = np.array([10, 11, 12, 13, 14], dtype=np.int32)
     out_idx = np.zeros(5, dtype=np.int32)
     out_val = np.zeros(5, dtype=np.float32)
-    cnt = S._write_pruned(w, 5, l2g, 0.1, 0, out_idx, out_val, 0)
+    cnt = S._write_pruned(w, 5, l2g, 0.1, 0, out_idx, out_val, 0, 5)
     assert cnt == 3
     assert out_idx[:cnt].tolist() == [11, 12, 14]
-    cnt = S._write_pruned(w, 5, l2g, 0.1, 2, out_idx, out_val, 0)
+    cnt = S._write_pruned(w, 5, l2g, 0.1, 2, out_idx, out_val, 0, 5)
     assert out_idx[:cnt].tolist() == [11, 14]  # the two largest, in feature order
     assert np.allclose(out_val[:cnt], [-0.5, 0.3])
+    assert S._write_pruned(w, 5, l2g, 0.1, 0, out_idx, out_val, 0, 2) == -1  # slot too small
+
+
+def test_overflowing_slots_are_solved_again_with_the_same_result(monkeypatch):
+    """Capping weight slots (memory) must not change the model."""
+    from xmr import XLinearConfig, XLinearModel, make_problem
+    from xmr.linear import train as T
+
+    P = make_problem(300, n_train=600, n_test=10, seed=2)
+    cfg = XLinearConfig().replace({"indexer.max_leaf_size": 20, "solver.threshold": 0.01})
+    ref = XLinearModel(cfg).fit(P.X_train, P.Y_train)
+    monkeypatch.setattr(T, "_MAX_SLOTS", 64)  # forces tiny slots, many batches and retries
+    small = XLinearModel(cfg).fit(P.X_train, P.Y_train)
+    for a, b in zip(ref.layout_, small.layout_, strict=True):
+        assert np.array_equal(a, b)

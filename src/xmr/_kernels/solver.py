@@ -26,7 +26,7 @@ LOSS_L1_SVM = 1
 LOSS_LOGISTIC = 2
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _row_wx(lp, li, lv, i, w, bias_index, bias):
     s = w[bias_index] * bias
     for k in range(lp[i], lp[i + 1]):
@@ -34,7 +34,7 @@ def _row_wx(lp, li, lv, i, w, bias_index, bias):
     return s
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _row_axpy(lp, li, lv, i, w, bias_index, bias, a):
     for k in range(lp[i], lp[i + 1]):
         w[li[k]] += a * lv[k]
@@ -294,29 +294,45 @@ def _labels_for_child(rows, pos_idx, pos_start, pos_end, y):
 
 
 @njit(cache=True, nogil=True)
-def _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val, off):
-    """Write entries with |w| >= threshold (at most max_nnz of the largest; 0 = no cap)."""
+def _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val, off, cap):
+    """Write entries with |w| >= threshold (at most max_nnz of the largest; 0 = no cap) into
+    ``out[off:off + cap]``. Returns the count, or -1 when more than ``cap`` entries survive
+    (nothing is written then; the caller re-solves the child with a larger slot)."""
     cnt = 0
     for t in range(n_local):
         if abs(w[t]) >= threshold and w[t] != 0.0:
-            out_idx[off + cnt] = l2g[t]
-            out_val[off + cnt] = w[t]
             cnt += 1
-    if max_nnz > 0 and cnt > max_nnz:
-        mags = np.empty(cnt, dtype=np.float64)
-        for t in range(cnt):
-            mags[t] = -abs(out_val[off + t])
-        keep = np.sort(np.argsort(mags, kind="mergesort")[:max_nnz])
-        for t in range(max_nnz):
-            out_idx[off + t] = out_idx[off + keep[t]]
-            out_val[off + t] = out_val[off + keep[t]]
-        cnt = max_nnz
-    return cnt
+    keep_n = cnt if (max_nnz <= 0 or cnt <= max_nnz) else max_nnz
+    if keep_n > cap:
+        return -1
+    if keep_n == cnt:
+        pos = off
+        for t in range(n_local):
+            if abs(w[t]) >= threshold and w[t] != 0.0:
+                out_idx[pos] = l2g[t]
+                out_val[pos] = w[t]
+                pos += 1
+        return cnt
+    # keep the max_nnz largest magnitudes, written in feature order
+    mags = np.empty(cnt, dtype=np.float64)
+    where = np.empty(cnt, dtype=np.int64)
+    c = 0
+    for t in range(n_local):
+        if abs(w[t]) >= threshold and w[t] != 0.0:
+            mags[c] = -abs(w[t])
+            where[c] = t
+            c += 1
+    keep = np.sort(where[np.argsort(mags, kind="mergesort")[:keep_n]])
+    for i in range(keep_n):
+        out_idx[off + i] = l2g[keep[i]]
+        out_val[off + i] = w[keep[i]]
+    return keep_n
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def train_jobs(x_ptr, x_idx, x_val, n_features, prow_ptr, prow_idx, pos_ptr, pos_idx,
-               job_parent, job_child_start, job_child_end, child_out_off, child_id_offset,
+               job_parent, job_child_start, job_child_end, child_out_off, child_cap,
+               child_id_offset,
                loss, Cp, Cn, bias, eps, max_iter, threshold, max_nnz, seed,
                out_idx, out_val, out_cnt, out_bias, n_threads):
     """Train every child of every job; write pruned weights.
@@ -327,8 +343,8 @@ def train_jobs(x_ptr, x_idx, x_val, n_features, prow_ptr, prow_idx, pos_ptr, pos
     prow_ptr, prow_idx : for each parent, its training rows (sorted)
     pos_ptr, pos_idx : for each child (local to this level), its positive rows (sorted)
     job_parent, job_child_start, job_child_end : int64 arrays (n_jobs,)
-    child_out_off : int64 (n_children,), offset of each child's slot in ``out_idx/out_val``
-        (slot size = the job's local feature count)
+    child_out_off, child_cap : int64 (n_children,), offset and size of each child's slot in
+        ``out_idx/out_val``; a child with more surviving weights gets ``out_cnt = -1``
     child_id_offset : int, global id of child 0 (selects each child's random stream)
     out_idx : int32, out_val : float32, out_cnt : int64 (n_children,), out_bias : float32
     """
@@ -363,7 +379,7 @@ def train_jobs(x_ptr, x_idx, x_val, n_features, prow_ptr, prow_idx, pos_ptr, pos
                 solve_svm_dual(lp, li, lv, n_local, y, xnorm2, loss, Cp, Cn, bias, eps,
                                max_iter, state, w, alpha, index)
             out_cnt[c] = _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val,
-                                       child_out_off[c])
+                                       child_out_off[c], child_cap[c])
             out_bias[c] = w[n_local]
 
 

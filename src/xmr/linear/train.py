@@ -25,7 +25,29 @@ _LOSS_CODES = {"l2-svm": _solver.LOSS_L2_SVM, "l1-svm": _solver.LOSS_L1_SVM,
 # the top levels also keep every thread busy. A constant, so results never depend on threads.
 _TARGET_JOBS = 64
 # Most weight slots (before pruning) held at once; bounds training memory on huge label sets.
-_MAX_SLOTS = 1 << 26
+_MAX_SLOTS = 1 << 25
+
+
+class _SlotBuffer:
+    """Output slots for the solver kernel, reused by every batch and level of one training run.
+
+    The pages are touched once, from one thread, when the buffer grows: threads that first-touch
+    fresh pages inside the parallel kernel serialize on the kernel's page-fault lock, which cost
+    a third of the 2-thread speed-up (measured on 100K labels).
+    """
+
+    def __init__(self) -> None:
+        self.idx = np.zeros(0, dtype=np.int32)
+        self.val = np.zeros(0, dtype=np.float32)
+
+    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        n = max(n, 1)
+        if self.idx.shape[0] < n:
+            self.idx = np.empty(n, dtype=np.int32)
+            self.val = np.empty(n, dtype=np.float32)
+            self.idx.fill(0)
+            self.val.fill(0)
+        return self.idx[:n], self.val[:n]
 
 LevelWeights = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -83,9 +105,57 @@ def _matcher_rows(X: sp.csr_matrix, tree: LabelTree, weights: list[LevelWeights]
     return M
 
 
+def _children_of_jobs(job_start: np.ndarray, job_end: np.ndarray) -> np.ndarray:
+    counts = job_end - job_start
+    return (np.repeat(job_start, counts) + np.arange(counts.sum())
+            - np.repeat(np.cumsum(counts) - counts, counts))
+
+
+def _run_jobs(X, prow_ptr, prow_idx, pos_ptr, pos_idx, jobs, caps, n_children, cfg,
+              child_id_offset, out_cnt, out_bias, pieces, slots: _SlotBuffer) -> None:
+    """Train ``jobs`` (parent, child start, child end) with per-child slot sizes ``caps``
+    (aligned with the jobs' children), in batches of bounded memory. Appends
+    ``(children, counts, idx, val)`` of the children that fit to ``pieces``; children with more
+    surviving weights than their slot are left with ``out_cnt == -1``."""
+    job_parent, job_start, job_end = jobs
+    counts = job_end - job_start
+    slot_cum = np.cumsum(np.add.reduceat(caps, np.cumsum(counts) - counts)
+                         if counts.size else np.zeros(0, dtype=np.int64))
+    batch_id = (slot_cum - 1) // _MAX_SLOTS if slot_cum.size else slot_cum
+    first_child = np.cumsum(counts) - counts
+    n_threads = numba.get_num_threads()
+    for b in np.unique(batch_id):  # a few batches at most: bounded memory, not a row loop
+        jobs_b = np.flatnonzero(batch_id == b)
+        children = _children_of_jobs(job_start[jobs_b], job_end[jobs_b])
+        sel = np.concatenate([np.arange(first_child[j], first_child[j] + counts[j])
+                              for j in jobs_b]) if jobs_b.size else np.zeros(0, dtype=np.int64)
+        cap = np.zeros(n_children, dtype=np.int64)
+        off = np.zeros(n_children, dtype=np.int64)
+        cap[children] = caps[sel]
+        off[children] = np.cumsum(caps[sel]) - caps[sel]
+        total = int(caps[sel].sum())
+        buf_idx, buf_val = slots.get(total)
+        with numba.parallel_chunksize(1):  # jobs vary in cost: hand them out one by one
+            _solver.train_jobs(
+                X.indptr, X.indices, X.data, X.shape[1], prow_ptr, prow_idx, pos_ptr, pos_idx,
+                job_parent[jobs_b], job_start[jobs_b], job_end[jobs_b], off, cap,
+                child_id_offset, _LOSS_CODES[cfg.loss], cfg.Cp, cfg.Cn, cfg.bias, cfg.eps,
+                cfg.max_iter, cfg.threshold, cfg.max_nonzeros_per_label, cfg.seed,
+                buf_idx, buf_val, out_cnt, out_bias, n_threads)
+        children = np.sort(children)
+        children = children[out_cnt[children] >= 0]
+        cnt = out_cnt[children]
+        dst = np.zeros(children.shape[0] + 1, dtype=np.int64)
+        np.cumsum(cnt, out=dst[1:])
+        idx = np.empty(int(dst[-1]), dtype=np.int32)
+        val = np.empty(int(dst[-1]), dtype=np.float32)
+        _solver.compact_columns(buf_idx, buf_val, off[children], cnt, dst, idx, val)
+        pieces.append((children, cnt, idx, val))
+
+
 def train_level(X: sp.csr_matrix, parent_rows: sp.spmatrix, targets: sp.csr_matrix,
-                cptr: np.ndarray, cfg: SolverConfig, child_id_offset: int
-                ) -> tuple[LevelWeights, np.ndarray]:
+                cptr: np.ndarray, cfg: SolverConfig, child_id_offset: int,
+                slots: _SlotBuffer | None = None) -> tuple[LevelWeights, np.ndarray]:
     """Train one level: one binary problem per child node, on its parent's rows.
 
     Parameters
@@ -95,51 +165,43 @@ def train_level(X: sp.csr_matrix, parent_rows: sp.spmatrix, targets: sp.csr_matr
     targets : csr (n_rows, n_children) binary, positive rows of each child
     cptr : int64 (n_parents + 1,), children range of each parent
     child_id_offset : global id of child 0 (per-child random streams)
+    slots : reusable output buffer (one per training run)
 
     Returns
     -------
     (col_ptr int64, idx int32, val float32) CSC weights (n_features, n_children) and the bias
     weight of each child (float32).
     """
+    slots = slots or _SlotBuffer()
     n_children = int(cptr[-1])
     prow_ptr, prow_idx = _csc_arrays(parent_rows)
     pos_ptr, pos_idx = _csc_arrays(targets)
-    job_parent, job_start, job_end = _make_jobs(cptr, prow_ptr, X.indptr, prow_idx)
+    jobs = _make_jobs(cptr, prow_ptr, X.indptr, prow_idx)
+    job_parent, job_start, job_end = jobs
     n_local = _solver.count_local_features(X.indptr, X.indices, X.shape[1], prow_ptr, prow_idx,
                                            job_parent, numba.get_num_threads())
+    counts = job_end - job_start
+    full = np.repeat(n_local, counts)
+    # A child's slot holds at most its parent's local features, but pruning keeps far fewer:
+    # cap slots so that a level needs ~_MAX_SLOTS in all; children that overflow are solved
+    # again with a full slot (same result: every child's solve is independent).
+    cap = np.minimum(full, max(256, _MAX_SLOTS // max(n_children, 1)))
     out_cnt = np.zeros(n_children, dtype=np.int64)
     out_bias = np.zeros(n_children, dtype=np.float32)
-    slots_per_job = n_local * (job_end - job_start)
-    batch_id = np.cumsum(slots_per_job) // _MAX_SLOTS
-    pieces = []
-    for b in np.unique(batch_id):  # a few batches at most: bounded memory, not a row loop
-        jobs = np.flatnonzero(batch_id == b)
-        counts = job_end[jobs] - job_start[jobs]
-        children = (np.repeat(job_start[jobs], counts)
-                    + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
-        caps = np.repeat(n_local[jobs], counts)
-        child_off = np.zeros(n_children, dtype=np.int64)
-        starts = np.cumsum(caps) - caps
-        child_off[children] = starts
-        total = int(caps.sum())
-        buf_idx = np.empty(max(total, 1), dtype=np.int32)
-        buf_val = np.empty(max(total, 1), dtype=np.float32)
-        with numba.parallel_chunksize(1):  # jobs vary in cost: hand them out one by one
-            _solver.train_jobs(
-                X.indptr, X.indices, X.data, X.shape[1], prow_ptr, prow_idx, pos_ptr, pos_idx,
-                job_parent[jobs], job_start[jobs], job_end[jobs], child_off, child_id_offset,
-                _LOSS_CODES[cfg.loss], cfg.Cp, cfg.Cn, cfg.bias, cfg.eps, cfg.max_iter,
-                cfg.threshold, cfg.max_nonzeros_per_label, cfg.seed,
-                buf_idx, buf_val, out_cnt, out_bias, numba.get_num_threads())
-        children = np.sort(children)
-        cnt = out_cnt[children]
-        dst = np.zeros(children.shape[0] + 1, dtype=np.int64)
-        np.cumsum(cnt, out=dst[1:])
-        idx = np.empty(int(dst[-1]), dtype=np.int32)
-        val = np.empty(int(dst[-1]), dtype=np.float32)
-        _solver.compact_columns(buf_idx, buf_val, child_off[children], cnt, dst, idx, val)
-        pieces.append((children, cnt, idx, val))
-        del buf_idx, buf_val
+    pieces: list = []
+    _run_jobs(X, prow_ptr, prow_idx, pos_ptr, pos_idx, jobs, cap, n_children, cfg,
+              child_id_offset, out_cnt, out_bias, pieces, slots)
+    over = np.flatnonzero(out_cnt < 0)
+    if over.size:
+        logger.debug("%d of %d nodes need a larger weight slot; solving them again",
+                     over.size, n_children)
+        parent_of = np.repeat(np.arange(cptr.shape[0] - 1), np.diff(cptr))[over]
+        job_of_parent = np.zeros(cptr.shape[0] - 1, dtype=np.int64)
+        job_of_parent[job_parent] = np.arange(job_parent.shape[0])  # any job of that parent
+        retry = (parent_of.astype(np.int64), over.astype(np.int64), over.astype(np.int64) + 1)
+        _run_jobs(X, prow_ptr, prow_idx, pos_ptr, pos_idx, retry,
+                  n_local[job_of_parent[parent_of]], n_children, cfg, child_id_offset,
+                  out_cnt, out_bias, pieces, slots)
     col_ptr = np.zeros(n_children + 1, dtype=np.int64)
     np.cumsum(out_cnt, out=col_ptr[1:])
     if len(pieces) == 1 and pieces[0][0].shape[0] == n_children:
@@ -164,6 +226,7 @@ def train_tree(X: sp.csr_matrix, Y: sp.csr_matrix, tree: LabelTree, cfg: SolverC
     sizes = tree.level_sizes()
     n = X.shape[0]
     child_offset = 1
+    slots = _SlotBuffer()
     prev_targets = sp.csr_matrix((np.ones(n, dtype=np.float32),
                                   (np.arange(n), np.zeros(n, dtype=np.int64))), shape=(n, 1))
     for level in range(1, tree.depth + 1):
@@ -174,7 +237,8 @@ def train_tree(X: sp.csr_matrix, Y: sp.csr_matrix, tree: LabelTree, cfg: SolverC
         else:
             matched = _matcher_rows(X, tree, weights, biases, cfg.bias, level - 1, predict)
             parent_rows = matched if cfg.negatives == "man" else (matched + prev_targets)
-        w, b = train_level(X, parent_rows, targets, tree.child_ptr[level - 1], cfg, child_offset)
+        w, b = train_level(X, parent_rows, targets, tree.child_ptr[level - 1], cfg, child_offset,
+                           slots)
         weights.append(w)
         biases.append(b)
         child_offset += sizes[level]

@@ -1,0 +1,185 @@
+"""Run xmr and its peers side by side and write JSON results plus ``RESULTS.md``.
+
+    python -m benchmarks.run --datasets bibtex,gen-100k --threads 1,2
+    python -m benchmarks.run --smoke          # tiny generated data, xmr only: the CI check
+
+Every (library, setting, dataset, threads) is measured in fresh processes (one to train, one to
+predict), on the same ``.npz`` files, on the same machine, in one run. The peers (libpecos 1.2.8,
+napkinXC 0.7.2, Omikuji 0.5.2) live in their own virtual environment, created on first use under
+``benchmarks/_venv`` (libpecos needs numpy<2 and scipy<1.14; it is never a dependency of xmr).
+A phase that fails or exceeds ``--timeout`` is recorded as such, not dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+VENV = HERE / "_venv"
+WORK = HERE / "_work"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+PEER_REQUIREMENTS = [
+    # the CPU build of torch first (libpecos depends on torch; unpinned it pulls a CUDA build)
+    ["torch==2.13.0"],
+    ["numpy<2", "scipy<1.14", "libpecos==1.2.8", "omikuji==0.5.2", "napkinxc==0.7.2"],
+]
+PEERS = ("libpecos", "napkinxc", "omikuji")
+GENERATED = {"gen-2k": 2_000, "gen-10k": 10_000, "gen-100k": 100_000, "gen-1m": 1_000_000}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def ensure_peer_venv() -> Path:
+    """Create the peers' virtual environment once; returns its python."""
+    python = VENV / "bin" / "python"
+    marker = VENV / ".installed"
+    if marker.exists():
+        return python
+    log(f"creating the peers' virtual environment in {VENV} (one time, a few minutes)")
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    for reqs in PEER_REQUIREMENTS:
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *reqs], check=True)
+    marker.write_text("ok\n")
+    return python
+
+
+def prepare_dataset(name: str) -> Path | None:
+    """Write X/Y train/test .npz files for a dataset; None (with a message) when unavailable."""
+    out = WORK / "data" / name
+    if (out / "Y_test.npz").exists():
+        return out
+    if name == "bibtex":
+        src = SHARED_DATA / "bibtex"
+        if not (src / "train.txt.gz").exists():
+            log(f"skipping bibtex: {src}/train.txt.gz not found (see shared/data)")
+            return None
+        from xmr.io.datasets import read_xc
+
+        parts = {"train": read_xc(src / "train.txt.gz"), "test": read_xc(src / "test.txt.gz")}
+    elif name in GENERATED:
+        from xmr.synthetic import make_problem
+
+        p = make_problem(GENERATED[name], seed=0)
+        parts = {"train": (p.X_train, p.Y_train), "test": (p.X_test, p.Y_test)}
+    else:
+        log(f"skipping {name}: unknown dataset (known: bibtex, {', '.join(GENERATED)})")
+        return None
+    out.mkdir(parents=True, exist_ok=True)
+    for split, (X, Y) in parts.items():
+        sp.save_npz(out / f"X_{split}.npz", sp.csr_matrix(X), compressed=False)
+        sp.save_npz(out / f"Y_{split}.npz", sp.csr_matrix(Y), compressed=False)
+    return out
+
+
+def run_phase(python: Path, lib: str, mode: str, data: Path, model: Path, threads: int,
+              setting: str, out: Path, timeout: float, queries: int) -> dict:
+    cmd = [str(python), "-m", "benchmarks.workers", lib, mode, "--data", str(data),
+           "--model", str(model), "--threads", str(threads), "--setting", setting,
+           "--out", str(out), "--queries", str(queries)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads),
+               PYTHONPATH=str(ROOT))
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, timeout=timeout, capture_output=True,
+                              text=True)
+    except subprocess.TimeoutExpired:
+        return {"status": f"timeout after {timeout:.0f} s"}
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        reason = "out of memory (killed)" if proc.returncode in (-9, 137) else " | ".join(tail)
+        return {"status": f"failed: {reason}"}
+    result = json.loads(out.read_text())
+    result["status"] = "ok"
+    result["wall_s"] = time.perf_counter() - start
+    return result
+
+
+def machine_info() -> dict:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "processor": platform.processor(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="benchmarks.run", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", default="bibtex,gen-10k,gen-100k")
+    p.add_argument("--libs", default="xmr,libpecos,napkinxc,omikuji")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per phase")
+    p.add_argument("--queries", type=int, default=2000, help="single-query latency samples")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="repeat each phase and keep the fastest (the machine is noisy)")
+    p.add_argument("--out", default=str(HERE / "results"))
+    p.add_argument("--smoke", action="store_true", help="tiny generated data, xmr only")
+    p.add_argument("--no-report", action="store_true")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.datasets, args.libs, args.queries = "gen-2k", "xmr", 200
+    libs = [x for x in args.libs.split(",") if x]
+    threads = [int(t) for t in args.threads.split(",") if t]
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    peer_python = ensure_peer_venv() if any(lib in PEERS for lib in libs) else None
+    from benchmarks.workers import SETTINGS
+
+    records = []
+    for name in [d for d in args.datasets.split(",") if d]:
+        data = prepare_dataset(name)
+        if data is None:
+            continue
+        X, _ = sp.load_npz(data / "X_train.npz"), None
+        for lib in libs:
+            python = Path(sys.executable) if lib == "xmr" else peer_python
+            for setting in SETTINGS[lib]:
+                for t in threads:
+                    model = WORK / "models" / f"{name}-{lib}-{setting}-{t}"
+                    rec = {"dataset": name, "lib": lib, "setting": setting, "threads": t,
+                           "n_train": int(X.shape[0])}
+                    for mode in ("train", "predict"):
+                        best = None
+                        for _ in range(max(1, args.repeats)):
+                            log(f"{name} {lib}/{setting} threads={t}: {mode}")
+                            res = run_phase(python, lib, mode, data, model, t, setting,
+                                            WORK / "phase.json", args.timeout, args.queries)
+                            key = "train_s" if mode == "train" else "predict_s"
+                            if best is None or (res.get("status") == "ok" and
+                                                res.get(key, np.inf) < best.get(key, np.inf)):
+                                best = res
+                        rec[mode] = best
+                        if best["status"] != "ok":
+                            log(f"  {best['status']}")
+                            break
+                    records.append(rec)
+    payload = {"run_id": run_id, "machine": machine_info(), "args": vars(args),
+               "records": records}
+    (out_dir / f"run-{run_id}.json").write_text(json.dumps(payload, indent=1))
+    log(f"wrote {out_dir / f'run-{run_id}.json'}")
+    if not args.no_report and not args.smoke:
+        from benchmarks.report import write_report
+
+        write_report(out_dir, HERE / "RESULTS.md")
+        log(f"wrote {HERE / 'RESULTS.md'}")
+    if args.smoke:
+        bad = [r for r in records for m in ("train", "predict")
+               if r.get(m, {}).get("status") != "ok"]
+        return 1 if bad or not records else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
