@@ -70,12 +70,12 @@ def write_report(results_dir: Path, target: Path) -> None:
                              + " |" * 14)
                 continue
 
-            def acc(key, pr=pr, bpr=bpr):
+            def acc(key, pr=pr, bpr=bpr, lib=r["lib"]):
                 v = pr.get(key)
                 if v is None:
                     return "-"
                 s = f"{100 * v:.2f}"
-                if r["lib"] != "libpecos" and bpr.get(key) is not None:
+                if lib != "libpecos" and bpr.get(key) is not None:
                     s += f" ({100 * (v - bpr[key]):+.2f})"
                 return s
 

@@ -129,6 +129,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.smoke:
         args.datasets, args.libs, args.queries = "gen-2k", "xmr", 200
+        args.out = str(WORK / "smoke")
     libs = [x for x in args.libs.split(",") if x]
     threads = [int(t) for t in args.threads.split(",") if t]
     out_dir = Path(args.out)

@@ -25,7 +25,7 @@ from .io.store import read_manifest
 from .linear.config import PredictConfig, SolverConfig, XLinearConfig
 from .linear.model import XLinearModel
 from .metrics import evaluate, mrr, ndcg_at_k, precision_at_k, recall_at_k
-from .rank import Reranker, TopK, ensemble
+from .rank import Predictor, Reranker, ScoreReranker, TopK, TwoStage, ensemble
 from .synthetic import make_problem
 
 __version__ = "0.1.0"
@@ -47,7 +47,8 @@ def load(path: str | os.PathLike, mmap: bool = True):
 
 __all__ = [
     "ConfigError", "DataError", "Dataset", "IndexerConfig", "LabelTree", "ModelFormatError",
-    "NotFittedError", "PredictConfig", "Reranker", "SolverConfig", "TopK", "XLinearConfig",
+    "NotFittedError", "PredictConfig", "Predictor", "Reranker", "ScoreReranker", "SolverConfig",
+    "TopK", "TwoStage", "XLinearConfig",
     "XLinearModel", "XmrError", "ensemble", "evaluate", "hierarchical_kmeans", "label_embedding",
     "load", "make_problem", "mrr", "ndcg_at_k", "pifa", "precision_at_k", "read_dataset",
     "read_libsvm", "read_npz", "read_xc", "recall_at_k", "write_xc",

@@ -92,3 +92,64 @@ def ensemble(results: Sequence[TopK], n_labels: int, method: str = "average",
             part = ranked.to_csr(n_labels)
         total = total + part * (w / weights.sum())
     return TopK.from_csr(total, top_k or max(r.indices.shape[1] for r in results))
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """Anything that ranks labels for a batch: ``predict(X, top_k=k) -> TopK``.
+
+    :class:`xmr.XLinearModel` is one; so is a user's own matcher (an ANN index, a rule system).
+    """
+
+    def predict(self, X, *, top_k: int) -> TopK: ...
+
+
+class ScoreReranker:
+    """Rescore first-stage candidates with another model's pair scores.
+
+    The new score is ``alpha * first + (1 - alpha) * second``, where ``second`` comes from
+    ``model.score(X, rows, labels)`` (e.g. an XLinearModel trained on other features or with
+    another loss). ``alpha = 0`` ranks by the second model alone.
+    """
+
+    def __init__(self, model, alpha: float = 0.0, X_transform=None) -> None:
+        if not 0.0 <= alpha <= 1.0:
+            raise ConfigError(f"ScoreReranker.alpha must be in [0, 1]; got {alpha!r}")
+        self.model = model
+        self.alpha = alpha
+        self.X_transform = X_transform
+
+    def rerank(self, X, candidates: TopK) -> TopK:
+        valid = candidates.indices >= 0
+        rows = np.repeat(np.arange(candidates.indices.shape[0]), valid.sum(axis=1))
+        labels = candidates.indices[valid]
+        Xs = X if self.X_transform is None else self.X_transform(X)
+        second = self.model.score(Xs, rows, labels)
+        combined = self.alpha * candidates.scores[valid] + (1.0 - self.alpha) * second
+        n_labels = int(labels.max()) + 1 if labels.size else 1
+        mat = sp.csr_matrix((combined.astype(np.float32), (rows, labels)),
+                            shape=(candidates.indices.shape[0], n_labels))
+        return TopK.from_csr(mat, candidates.indices.shape[1])
+
+
+class TwoStage:
+    """A first stage that proposes ``n_candidates`` labels and a reranker that orders them.
+
+    Parameters
+    ----------
+    first : Predictor (e.g. an XLinearModel with a wide beam)
+    reranker : Reranker
+    n_candidates : how many first-stage labels the reranker sees per query
+    """
+
+    def __init__(self, first: Predictor, reranker: Reranker, n_candidates: int = 100) -> None:
+        if n_candidates < 1:
+            raise ConfigError(f"TwoStage.n_candidates must be >= 1; got {n_candidates!r}")
+        self.first = first
+        self.reranker = reranker
+        self.n_candidates = n_candidates
+
+    def predict(self, X, *, top_k: int = 10) -> TopK:
+        candidates = self.first.predict(X, top_k=self.n_candidates)
+        out = self.reranker.rerank(X, candidates)
+        return TopK(out.indices[:, :top_k], out.scores[:, :top_k])

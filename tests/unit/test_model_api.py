@@ -118,3 +118,21 @@ def test_label_feature_embeddings(small_problem):
         XLinearModel(cfg).fit(P.X_train, P.Y_train, label_features=Z)
     with pytest.raises(DataError, match="needs label_features"):
         XLinearModel(cfg).fit(P.X_train, P.Y_train)
+
+
+def test_two_stage_reranking_with_a_second_model(small_model, small_problem):
+    P = small_problem
+    second = XLinearModel(xmr.XLinearConfig().replace({"solver.loss": "l1-svm"})).fit(
+        P.X_train, P.Y_train)
+    pipeline = xmr.TwoStage(small_model, xmr.ScoreReranker(second, alpha=0.0), n_candidates=20)
+    assert isinstance(pipeline, xmr.Predictor) and isinstance(pipeline.reranker, xmr.Reranker)
+    top = pipeline.predict(P.X_test[:30], top_k=5)
+    first = small_model.predict(P.X_test[:30], top_k=20)
+    # the reranked labels come from the first stage's candidates, ordered by the second model
+    for i in range(30):
+        assert set(top.indices[i]) <= set(first.indices[i])
+        expect = second.score(P.X_test[:30], np.full(5, i), top.indices[i])
+        assert np.allclose(top.scores[i], expect, atol=1e-6)
+        assert np.all(np.diff(top.scores[i]) <= 1e-7)
+    with pytest.raises(ConfigError):
+        xmr.ScoreReranker(second, alpha=2.0)

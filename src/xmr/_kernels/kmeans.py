@@ -5,8 +5,9 @@ each segment is split in two halves of sizes ``ceil(m/2)`` and ``floor(m/2)``: l
 by ``<x, c0 - c1>`` (unit-norm centroids) and cut exactly at the median, as PECOS does; ties at
 the median go to the lower position. Each half ends sorted by label id. Results depend only on
 the segment's members, the seed and the segment's index, never on the thread count. Two code
-paths exist (a few wide segments scored in parallel, or many segments in parallel); they differ
-only in the summation order of centroid norms, and which one runs depends on the level alone.
+paths exist (the few wide segments of a top level split jointly, parallel over labels and
+features; or many segments in parallel); they differ only in the summation order of centroid
+norms, and which one runs depends on the level alone.
 """
 
 from __future__ import annotations
@@ -111,19 +112,6 @@ def _update_sparse(indptr, indices, data, members, side, c0, c1, diff, mark, tou
 
 
 @njit(cache=True, nogil=True)
-def _update_dense(indptr, indices, data, members, side, c0, c1, diff, all_features):
-    """Same result as ``_update_sparse`` for segments that touch most features: no bookkeeping."""
-    c0[:] = 0.0
-    c1[:] = 0.0
-    for i in range(members.shape[0]):
-        row = members[i]
-        cent = c0 if side[i] == 0 else c1
-        for k in range(indptr[row], indptr[row + 1]):
-            cent[indices[k]] += data[k]
-    _normalize_into_diff(c0, c1, diff, all_features, all_features.shape[0])
-
-
-@njit(cache=True, nogil=True)
 def _finish(members, side, work):
     """Reorder members: side 0 first; each side keeps ascending label ids."""
     m = members.shape[0]
@@ -209,36 +197,82 @@ def split_level_many(indptr, indices, data, n_features, perm, seg_ptr, n_iter, s
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _score_parallel(indptr, indices, data, members, diff, scores):
-    for i in prange(members.shape[0]):
-        scores[i] = _row_dot(indptr, indices, data, members[i], diff)
+def _score_level(indptr, indices, data, perm, seg_of_pos, active, diffs, scores):
+    for p in prange(perm.shape[0]):
+        s = seg_of_pos[p]
+        if active[s]:
+            scores[p] = _row_dot(indptr, indices, data, perm[p], diffs[s])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _update_level(csc_ptr, csc_rows, csc_data, pos_of_label, seg_of_pos, side, active, sums):
+    """sums[s, side, j] = sum of feature j over the members on that side of segment s.
+
+    Parallel over features; each feature sums its labels in ascending label-id order (the CSC
+    order), which is also the members' order in the per-segment path.
+    """
+    n_features = csc_ptr.shape[0] - 1
+    for j in prange(n_features):
+        for s in range(sums.shape[0]):
+            sums[s, 0, j] = 0.0
+            sums[s, 1, j] = 0.0
+        for e in range(csc_ptr[j], csc_ptr[j + 1]):
+            p = pos_of_label[csc_rows[e]]
+            if p < 0:
+                continue
+            s = seg_of_pos[p]
+            if active[s]:
+                sums[s, side[p], j] += csc_data[e]
 
 
 @njit(cache=True, nogil=True)
-def split_segment_wide(indptr, indices, data, n_features, members, n_iter, seed, seg_id):
-    """Split one large segment in place, scoring its members in parallel.
+def split_level_wide(indptr, indices, data, csc_ptr, csc_rows, csc_data, perm, seg_ptr,
+                     n_iter, seed, seg_offset):
+    """Split the few, large segments of a top level together, in place.
 
-    Same algorithm as ``_split_segment`` (float32 direction, scores summed in the same order,
-    serial centroid updates); updates are dense here, as a big segment touches most features.
+    Scoring is parallel over labels and centroid sums parallel over features (through the
+    embedding's CSC transpose), so the wide top levels use every thread; results do not depend
+    on the thread count.
     """
-    m = members.shape[0]
-    if m < 2:
-        return
-    half = (m + 1) // 2
-    c0 = np.zeros(n_features, dtype=np.float32)
-    c1 = np.zeros(n_features, dtype=np.float32)
-    diff = np.zeros(n_features, dtype=np.float32)
+    n_features = csc_ptr.shape[0] - 1
+    n_seg = seg_ptr.shape[0] - 1
+    n = perm.shape[0]
+    seg_of_pos = np.empty(n, dtype=np.int64)
+    for s in range(n_seg):
+        seg_of_pos[seg_ptr[s]:seg_ptr[s + 1]] = s
+    pos_of_label = np.full(indptr.shape[0] - 1, -1, dtype=np.int64)
+    for p in range(n):
+        pos_of_label[perm[p]] = p
+    diffs = np.zeros((n_seg, n_features), dtype=np.float32)
+    sums = np.zeros((n_seg, 2, n_features), dtype=np.float32)
+    active = np.zeros(n_seg, dtype=np.uint8)
+    side = np.full(n, 2, dtype=np.uint8)
+    scores = np.empty(n, dtype=np.float64)
+    buf = np.empty(n, dtype=np.float64)
     all_features = np.arange(n_features)
-    scores = np.empty(m, dtype=np.float64)
-    buf = np.empty(m, dtype=np.float64)
-    side = np.full(m, 2, dtype=np.uint8)
-    work = np.empty(m, dtype=members.dtype)
-    _init_diff(indptr, indices, data, members, seed, seg_id, diff)
+    for s in range(n_seg):
+        if seg_ptr[s + 1] - seg_ptr[s] >= 2:
+            active[s] = 1
+            _init_diff(indptr, indices, data, perm[seg_ptr[s]:seg_ptr[s + 1]], seed,
+                       seg_offset + s, diffs[s])
     for it in range(n_iter):
-        _score_parallel(indptr, indices, data, members, diff, scores)
-        changed = _assign_halves(scores, half, side, buf)
-        if not changed:
+        _score_level(indptr, indices, data, perm, seg_of_pos, active, diffs, scores)
+        any_active = False
+        for s in range(n_seg):
+            if active[s]:
+                a, b = seg_ptr[s], seg_ptr[s + 1]
+                if _assign_halves(scores[a:b], (b - a + 1) // 2, side[a:b], buf[a:b]):
+                    any_active = True
+                else:
+                    active[s] = 0
+        if not any_active or it + 1 == n_iter:
             break
-        if it + 1 < n_iter:
-            _update_dense(indptr, indices, data, members, side, c0, c1, diff, all_features)
-    _finish(members, side, work)
+        _update_level(csc_ptr, csc_rows, csc_data, pos_of_label, seg_of_pos, side, active, sums)
+        for s in range(n_seg):
+            if active[s]:
+                _normalize_into_diff(sums[s, 0], sums[s, 1], diffs[s], all_features, n_features)
+    work = np.empty(n, dtype=perm.dtype)
+    for s in range(n_seg):
+        a, b = seg_ptr[s], seg_ptr[s + 1]
+        if b - a >= 2:
+            _finish(perm[a:b], side[a:b], work[a:b])

@@ -17,9 +17,9 @@ from .tree import LabelTree
 
 logger = logging.getLogger(__name__)
 
-# Levels with fewer segments than this are split one segment at a time, scoring the labels of the
-# segment in parallel; deeper levels run segments in parallel. The choice depends only on the
-# level, never on the thread count, and both paths give identical splits.
+# Levels with fewer segments than this are split jointly, parallel over labels (scores) and over
+# features (centroids); deeper levels run segments in parallel. The choice depends only on the
+# level, never on the thread count.
 _WIDE_SEGMENTS = 8
 
 
@@ -52,14 +52,16 @@ def hierarchical_kmeans(embedding: sp.spmatrix, config: IndexerConfig | None = N
     perm = np.arange(n_labels, dtype=np.int32)
     seg_ptr = np.array([0, n_labels], dtype=np.int64)
     start = time.perf_counter()
+    csc = None
     for level in range(depth):
         n_seg = seg_ptr.shape[0] - 1
         seg_offset = (1 << level) - 1
         if n_seg < _WIDE_SEGMENTS:
-            for s in range(n_seg):
-                _km.split_segment_wide(emb.indptr, emb.indices, emb.data, dim,
-                                       perm[seg_ptr[s]:seg_ptr[s + 1]], config.n_iter,
-                                       config.seed, seg_offset + s)
+            if csc is None:  # the transpose lets centroid sums run in parallel over features
+                csc = emb.tocsc()
+                csc.sort_indices()
+            _km.split_level_wide(emb.indptr, emb.indices, emb.data, csc.indptr, csc.indices,
+                                 csc.data, perm, seg_ptr, config.n_iter, config.seed, seg_offset)
         else:
             _km.split_level_many(emb.indptr, emb.indices, emb.data, dim, perm, seg_ptr,
                                  config.n_iter, config.seed, seg_offset, numba.get_num_threads())
