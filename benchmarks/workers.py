@@ -39,7 +39,7 @@ BEAM = 10
 # Settings: "matched" = PECOS's defaults for everyone who has them (B=16, leaf 100,
 # threshold 0.1, beam 10); "default" = the library's own documented defaults.
 SETTINGS = {
-    "xmr": ("matched",),
+    "xmr": ("default", "matched"),
     "libpecos": ("matched",),
     "napkinxc": ("default", "matched"),
     "omikuji": ("default", "matched"),
@@ -81,8 +81,10 @@ class XmrAdapter:
         import xmr
 
         self.warmup(threads)
+        # matched = PECOS's behaviour exactly: raw rows, no normalization
+        cfg = xmr.XLinearConfig().replace({"normalize_rows": setting != "matched"})
         start = time.perf_counter()
-        self.model = xmr.XLinearModel().fit(X, Y, threads=threads)
+        self.model = xmr.XLinearModel(cfg).fit(X, Y, threads=threads)
         self.train_s = time.perf_counter() - start
         self.model.save(model_dir)
 

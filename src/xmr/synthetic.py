@@ -7,7 +7,8 @@ Model
 - Labels sit in a latent two-level hierarchy: ``topic_size`` labels form a topic, ``super_size``
   topics form a super-topic. Every label, topic and super-topic owns a few words of the
   vocabulary (label words are specific; topic words are shared by the topic's labels, which is
-  what makes label clustering meaningful).
+  what makes label clustering meaningful). Label ids are shuffled at the end, so that ids
+  reveal nothing about the hierarchy.
 - A row has 1-5 labels (mean ~2.4): the first drawn by popularity, each further one from the same
   topic with probability ``p_same_topic``, otherwise by popularity again.
 - A row's tokens: for each of its labels a few label words, topic words and super-topic words,
@@ -129,4 +130,8 @@ def make_problem(n_labels: int = 10_000, n_train: int | None = None, n_test: int
     idf = np.log((1.0 + n_rows) / (1.0 + df)) + 1.0
     counts.data = ((1.0 + np.log(counts.data)) * idf[counts.indices]).astype(np.float32)
     X = l2_normalize_rows(counts)
+    # label ids in random order: consecutive ids must not reveal the topic structure
+    relabel = rng.permutation(n_labels)
+    Y = sp.csr_matrix((Y.data, relabel[Y.indices], Y.indptr), shape=Y.shape)
+    Y.sort_indices()
     return SyntheticProblem(X[:n_train], Y[:n_train].tocsr(), X[n_train:], Y[n_train:].tocsr())

@@ -29,6 +29,9 @@ def exhaustive_scores(model, X, name):
     """(n_rows, n_labels) path scores computed level by level with dense numpy algebra."""
     lay = model.layout_
     Xd = X.toarray().astype(np.float64)
+    if model.config.normalize_rows:
+        norms = np.linalg.norm(Xd, axis=1, keepdims=True)
+        Xd = np.divide(Xd, norms, out=np.zeros_like(Xd), where=norms > 0)
     n = Xd.shape[0]
     multiplicative = name == "sigmoid" or (name.endswith("hinge") and not name.startswith("log"))
     root = 1.0 if multiplicative else 0.0

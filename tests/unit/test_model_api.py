@@ -136,3 +136,21 @@ def test_two_stage_reranking_with_a_second_model(small_model, small_problem):
         assert np.all(np.diff(top.scores[i]) <= 1e-7)
     with pytest.raises(ConfigError):
         xmr.ScoreReranker(second, alpha=2.0)
+
+
+def test_row_normalization_is_applied_consistently(small_problem):
+    """With normalize_rows, scaling an input row changes nothing; without it, it does."""
+    P = small_problem
+    X = P.X_test[:20]
+    for normalize in (True, False):
+        cfg = xmr.XLinearConfig().replace({"normalize_rows": normalize})
+        model = XLinearModel(cfg).fit(P.X_train * 3.0, P.Y_train)
+        a = model.predict(X, top_k=5)
+        b = model.predict(X * 7.0, top_k=5)
+        one = model.predict_one(X[4] * 7.0, top_k=5)
+        assert np.array_equal(a.indices, b.indices) == normalize
+        if normalize:
+            assert np.allclose(a.scores, b.scores, atol=1e-5)
+            assert np.allclose(one.scores, a.scores[4], atol=1e-5)
+        else:
+            assert np.allclose(one.scores, b.scores[4], atol=1e-5)

@@ -326,8 +326,10 @@ def score_pairs(x_ptr, x_idx, x_val, rows, leaf_nodes, depth, node_parent, child
 @njit(cache=True, nogil=True)
 def predict_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row_ptr, row_feat,
                 row_entry_ptr, entry_child, entry_val, node_bias, label_perm, node_mask, beam,
-                topk, code, max_fanout):
+                topk, code, max_fanout, normalize):
     """Single-query beam search with its own scratch; validates the query first.
+
+    With ``normalize`` the query is scaled to unit L2 norm (as the model's training rows were).
 
     Returns (status, labels int32 (topk,), scores float64 (topk,)) where status is the number of
     results, -1 when ``q_idx`` is not strictly increasing, -2 when an index is out of range.
@@ -343,6 +345,15 @@ def predict_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row_ptr
         if f <= prev:
             return -1, labels, scores
         prev = f
+    if normalize:
+        norm = 0.0
+        for t in range(q_val.shape[0]):
+            norm += np.float64(q_val[t]) * q_val[t]
+        scaled = np.empty(q_val.shape[0], dtype=np.float32)
+        inv = 1.0 / np.sqrt(norm) if norm > 0 else 0.0
+        for t in range(q_val.shape[0]):
+            scaled[t] = q_val[t] * inv
+        q_val = scaled
     k = max(beam, topk)
     z = np.empty(max_fanout, dtype=np.float64)
     hs = np.empty(k, dtype=np.float64)

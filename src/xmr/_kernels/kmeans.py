@@ -122,14 +122,15 @@ def _finish(members, side, work):
         if side[i] == 0:
             members[a] = work[i]
             a += 1
+    boundary = a
     for i in range(m):
         if side[i] == 1:
             members[a] = work[i]
             a += 1
-    first = np.sort(members[:a])
-    second = np.sort(members[a:])
-    members[:a] = first
-    members[a:] = second
+    first = np.sort(members[:boundary])
+    second = np.sort(members[boundary:])
+    members[:boundary] = first
+    members[boundary:] = second
 
 
 @njit(cache=True, nogil=True)

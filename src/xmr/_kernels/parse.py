@@ -55,7 +55,7 @@ def _parse_int(buf, pos, end):
     value = 0
     start = pos
     while pos < end and _ZERO <= buf[pos] <= _NINE:
-        value = value * 10 + (buf[pos] - _ZERO)
+        value = value * 10 + (np.int64(buf[pos]) - _ZERO)
         pos += 1
     return value, pos, pos > start
 
@@ -71,14 +71,14 @@ def _parse_float(buf, pos, end):
     mant = 0.0
     digits = 0
     while pos < end and _ZERO <= buf[pos] <= _NINE:
-        mant = mant * 10.0 + (buf[pos] - _ZERO)
+        mant = mant * 10.0 + (np.int64(buf[pos]) - _ZERO)
         pos += 1
         digits += 1
     scale = 0
     if pos < end and buf[pos] == _DOT:
         pos += 1
         while pos < end and _ZERO <= buf[pos] <= _NINE:
-            mant = mant * 10.0 + (buf[pos] - _ZERO)
+            mant = mant * 10.0 + (np.int64(buf[pos]) - _ZERO)
             scale -= 1
             pos += 1
             digits += 1

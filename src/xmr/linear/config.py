@@ -62,6 +62,8 @@ class PredictConfig(Config):
 class XLinearConfig(Config):
     """Everything that defines an XR-Linear model."""
 
+    normalize_rows: bool = field(True, "scale every input row to unit L2 norm, in training and "
+                                       "inference (a no-op for TF-IDF rows; PECOS: false)")
     indexer: IndexerConfig = field(IndexerConfig(), "label indexing")
     solver: SolverConfig = field(SolverConfig(), "per-level linear models")
     predict: PredictConfig = field(PredictConfig(), "inference defaults")

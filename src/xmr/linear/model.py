@@ -22,7 +22,7 @@ from ..index.kmeans import hierarchical_kmeans
 from ..index.tree import LabelTree
 from ..io.store import load_model_dir, save_model_dir
 from ..rank import TopK
-from ..sparse import as_csr, as_label_csr
+from ..sparse import as_csr, as_label_csr, l2_normalize_rows
 from .config import XLinearConfig
 from .layout import ChunkedLayout, build_layout
 from .postprocess import post_processor_code
@@ -91,7 +91,7 @@ class XLinearModel:
         -------
         self
         """
-        X = as_csr(X, name="X")
+        X = self._inputs(as_csr(X, name="X"))
         Y = as_label_csr(Y, name="Y", n_rows=X.shape[0])
         if X.shape[0] == 0:
             raise DataError("X has no rows: nothing to train on")
@@ -128,6 +128,10 @@ class XLinearModel:
         return self
 
     # -- inference ------------------------------------------------------------------------------
+    def _inputs(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        """The rows as the model sees them (unit-norm when ``config.normalize_rows``)."""
+        return l2_normalize_rows(X) if self.config.normalize_rows else X
+
     def _check_fitted(self) -> ChunkedLayout:
         layout = getattr(self, "layout_", None)
         if layout is None:
@@ -162,7 +166,7 @@ class XLinearModel:
         """
         layout = self._check_fitted()
         beam, k, code = self._knobs(beam_size, top_k, post_processor)
-        X = as_csr(X, name="X", n_cols=self.n_features_)
+        X = self._inputs(as_csr(X, name="X", n_cols=self.n_features_))
         mask = self._mask_arg(labels)
         out_labels = np.empty((X.shape[0], k), dtype=np.int32)
         out_scores = np.empty((X.shape[0], k), dtype=np.float32)
@@ -208,7 +212,7 @@ class XLinearModel:
             idx, val, qd, layout.depth, layout.level_start, layout.child_start,
             layout.chunk_row_ptr, layout.row_feat, layout.row_entry_ptr, layout.entry_child,
             layout.entry_val, layout.node_bias, layout.label_perm, mask, beam, k, code,
-            self._max_fanout())
+            self._max_fanout(), self.config.normalize_rows)
         if status == -1:  # unsorted or duplicate indices: normalize once and retry
             row = as_csr(sp.csr_matrix((val, idx, [0, idx.shape[0]]),
                                        shape=(1, self.n_features_)), name="x")
@@ -239,7 +243,7 @@ class XLinearModel:
         """
         layout = self._check_fitted()
         _, _, code = self._knobs(None, None, post_processor)
-        X = as_csr(X, name="X", n_cols=self.n_features_)
+        X = self._inputs(as_csr(X, name="X", n_cols=self.n_features_))
         rows = np.asarray(rows, dtype=np.int64)
         labels = self._check_labels(labels)
         if rows.shape != labels.shape:
