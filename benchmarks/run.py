@@ -119,6 +119,8 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", default="bibtex,gen-10k,gen-100k")
     p.add_argument("--libs", default="xmr,libpecos,napkinxc,omikuji")
     p.add_argument("--threads", default="1,2")
+    p.add_argument("--settings", default="",
+                   help="only these settings, e.g. lib:setting,lib:setting (default: all)")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per phase")
     p.add_argument("--queries", type=int, default=2000, help="single-query latency samples")
     p.add_argument("--repeats", type=int, default=1,
@@ -146,7 +148,11 @@ def main(argv=None) -> int:
         X, _ = sp.load_npz(data / "X_train.npz"), None
         for lib in libs:
             python = Path(sys.executable) if lib == "xmr" else peer_python
+            wanted = {x.split(":")[1] for x in args.settings.split(",")
+                      if x.startswith(lib + ":")}
             for setting in SETTINGS[lib]:
+                if wanted and setting not in wanted:
+                    continue
                 for t in threads:
                     model = WORK / "models" / f"{name}-{lib}-{setting}-{t}"
                     rec = {"dataset": name, "lib": lib, "setting": setting, "threads": t,

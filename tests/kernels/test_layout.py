@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from tests.conftest import random_csr
@@ -36,13 +37,21 @@ def test_layout_round_trips_level_weights():
     assert lay.tree().level_sizes() == tree.level_sizes()
 
 
-def test_score_chunk_matches_dense_product_both_lookup_paths():
+@pytest.mark.parametrize("n_features", [40, 4000])
+def test_score_chunk_matches_dense_product_on_every_lookup_path(n_features):
+    """40 features: chunks are direct-indexed; 4000: binary search (short queries) or a scan
+    (long queries). Dense rows are scored by the contiguous loop in every case."""
     tree, weights, biases, dense = _random_model(1)
-    lay = build_layout(tree, weights, biases, bias_value=1.0)
+    lay = build_layout(tree, weights, biases, bias_value=1.0, n_features=n_features)
+    rows = np.diff(lay.chunk_row_ptr)
+    assert (rows == 40).any() == (n_features == 40)
+    entries = np.diff(lay.row_entry_ptr)
+    nc_of_row = np.repeat(np.diff(lay.child_start), rows)
+    assert (entries == nc_of_row).any()  # some rows are stored dense
     rng = np.random.default_rng(5)
-    for density in (0.05, 0.9):  # few features: binary search; many: dense scan
+    for density in (0.05, 0.9):
         q = random_csr(rng, 1, 40, density)
-        qd = np.zeros(40, dtype=np.float32)
+        qd = np.zeros(n_features, dtype=np.float32)
         qd[q.indices] = q.data
         z = np.empty(8)
         for g in range(int(lay.level_start[-2])):
@@ -52,7 +61,7 @@ def test_score_chunk_matches_dense_product_both_lookup_paths():
             cs = lay.child_start[g]
             level = int(np.searchsorted(lay.level_start, cs, "right")) - 1
             first = cs - lay.level_start[level]
-            ref = qd.astype(np.float64) @ dense[level - 1][:, first:first + nc]
+            ref = qd[:40].astype(np.float64) @ dense[level - 1][:, first:first + nc]
             ref += lay.node_bias[cs:cs + nc]
             assert np.allclose(z[:nc], ref, atol=1e-5)
 

@@ -82,45 +82,65 @@ def lower_bound(arr, lo, hi, value):
     return base + 1 if arr[base] < value else base
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _add_row(r, v, nc, row_entry_ptr, entry_child, entry_val, z):
+    """z += v * (row r of a chunk); dense rows (one entry per child) take a contiguous loop."""
+    e0 = row_entry_ptr[r]
+    e1 = row_entry_ptr[r + 1]
+    if e1 - e0 == nc:
+        for c in range(nc):
+            z[c] += v * entry_val[e0 + c]
+    else:
+        for e in range(e0, e1):
+            z[entry_child[e]] += v * entry_val[e]
+
+
 @njit(cache=True, nogil=True)
 def score_chunk(g, q_idx, q_val, qd, child_start, chunk_row_ptr, row_feat, row_entry_ptr,
                 entry_child, entry_val, node_bias, z):
-    """z[c] = bias + <w_child, q> for each child c (offset within node g's chunk)."""
+    """z[c] = bias + <w_child, q> for each child c (offset within node g's chunk).
+
+    Row lookup: a chunk with a row for every feature is indexed directly; otherwise each query
+    feature is found by binary search when the query is short relative to the chunk, or the
+    chunk's rows are scanned against the dense query copy ``qd``.
+    """
     cs = child_start[g]
     nc = child_start[g + 1] - cs
     for c in range(nc):
-        z[c] = node_bias[cs + c]
+        z[c] = 0.0
     r0 = chunk_row_ptr[g]
     r1 = chunk_row_ptr[g + 1]
     nrows = r1 - r0
     nq = q_idx.shape[0]
-    if nq == 0 or nrows == 0:
-        return nc
-    # cost of binary searches ~ nq * log2(nrows); cost of a scan ~ nrows
-    logn = 1
-    t = nrows
-    while t > 1:
-        t >>= 1
-        logn += 1
-    if nq * logn < nrows:
-        lo = r0
-        for t in range(nq):
-            f = q_idx[t]
-            r = lower_bound(row_feat, lo, r1, f)
-            if r == r1:
-                break
-            if row_feat[r] == f:
-                v = q_val[t]
-                for e in range(row_entry_ptr[r], row_entry_ptr[r + 1]):
-                    z[entry_child[e]] += v * entry_val[e]
-                r += 1
-            lo = r
-    else:
-        for r in range(r0, r1):
-            v = qd[row_feat[r]]
-            if v != 0.0:
-                for e in range(row_entry_ptr[r], row_entry_ptr[r + 1]):
-                    z[entry_child[e]] += v * entry_val[e]
+    if nq > 0 and nrows > 0:
+        if nrows == qd.shape[0]:  # sorted unique rows covering every feature: row f is r0 + f
+            for t in range(nq):
+                _add_row(r0 + q_idx[t], q_val[t], nc, row_entry_ptr, entry_child, entry_val, z)
+        else:
+            # cost of binary searches ~ nq * log2(nrows); cost of a scan ~ nrows
+            logn = 1
+            t = nrows
+            while t > 1:
+                t >>= 1
+                logn += 1
+            if nq * logn < nrows:
+                lo = r0
+                for t in range(nq):
+                    f = q_idx[t]
+                    r = lower_bound(row_feat, lo, r1, f)
+                    if r == r1:
+                        break
+                    if row_feat[r] == f:
+                        _add_row(r, q_val[t], nc, row_entry_ptr, entry_child, entry_val, z)
+                        r += 1
+                    lo = r
+            else:
+                for r in range(r0, r1):
+                    v = qd[row_feat[r]]
+                    if v != 0.0:
+                        _add_row(r, v, nc, row_entry_ptr, entry_child, entry_val, z)
+    for c in range(nc):
+        z[c] += node_bias[cs + c]
     return nc
 
 
@@ -331,19 +351,20 @@ def predict_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row_ptr
 
     With ``normalize`` the query is scaled to unit L2 norm (as the model's training rows were).
 
-    Returns (status, labels int32 (topk,), scores float64 (topk,)) where status is the number of
+    Returns (status, labels int32 (topk,), scores float32 (topk,)) where status is the number of
     results, -1 when ``q_idx`` is not strictly increasing, -2 when an index is out of range.
     """
     n_features = qd.shape[0]
     labels = np.empty(topk, dtype=np.int32)
     scores = np.empty(topk, dtype=np.float64)
+    out_scores = np.empty(topk, dtype=np.float32)
     prev = -1
     for t in range(q_idx.shape[0]):
         f = q_idx[t]
         if f < 0 or f >= n_features:
-            return -2, labels, scores
+            return -2, labels, out_scores
         if f <= prev:
-            return -1, labels, scores
+            return -1, labels, out_scores
         prev = f
     if normalize:
         norm = 0.0
@@ -363,4 +384,6 @@ def predict_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row_ptr
     n = beam_search_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row_ptr,
                         row_feat, row_entry_ptr, entry_child, entry_val, node_bias, label_perm,
                         node_mask, beam, topk, code, z, hs, hn, cur_s, cur_n, labels, scores)
-    return n, labels, scores
+    for i in range(topk):
+        out_scores[i] = scores[i]
+    return n, labels, out_scores

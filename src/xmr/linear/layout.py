@@ -47,6 +47,7 @@ class ChunkedLayout(NamedTuple):
 
     @property
     def nnz(self) -> int:
+        """Stored weight entries (dense rows count their zeros)."""
         return int(self.entry_val.shape[0])
 
     def max_fanout(self) -> int:
@@ -85,12 +86,22 @@ class ChunkedLayout(NamedTuple):
         n_cols = int(self.level_start[level + 1] - self.level_start[level])
         n_rows = int(self.row_feat.max()) + 1 if self.row_feat.size else 0
         W = sp.csc_matrix((self.entry_val[e0:e1], (feat, col)), shape=(n_rows, n_cols))
+        W.eliminate_zeros()  # dense rows store explicit zeros
         bias = np.asarray(self.node_bias[first_child:first_child + n_cols])
         return W, bias
 
 
+# Chunks whose rows cover at least this share of all features are made direct-indexed; rows
+# with weights for at least this share of their chunk's children are stored dense. Both trade a
+# little memory (at most 4x the row index of a top chunk, 2x the entries of a dense row) for
+# search-free lookups and contiguous, vectorized scoring.
+DIRECT_FRAC = 0.25
+DENSE_FRAC = 0.5
+
+
 def build_layout(tree: LabelTree, weights: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                 biases: list[np.ndarray], bias_value: float) -> ChunkedLayout:
+                 biases: list[np.ndarray], bias_value: float,
+                 n_features: int | None = None) -> ChunkedLayout:
     """Assemble the layout from per-level CSC weights.
 
     Parameters
@@ -100,7 +111,10 @@ def build_layout(tree: LabelTree, weights: list[tuple[np.ndarray, np.ndarray, np
         level d has one column per node of level d, row indices sorted within a column.
     biases : list of float arrays, the bias weight of each node of each level
     bias_value : float, the constant bias feature (scores add ``bias_value * bias weight``)
+    n_features : int, the model's input dimension (enables direct-indexed chunks)
     """
+    if n_features is None:
+        n_features = max((int(w[1].max()) + 1 for w in weights if w[1].size), default=0)
     sizes = tree.level_sizes()
     level_start = np.zeros(len(sizes) + 1, dtype=np.int64)
     np.cumsum(sizes, out=level_start[1:])
@@ -115,23 +129,26 @@ def build_layout(tree: LabelTree, weights: list[tuple[np.ndarray, np.ndarray, np
     for d, (col_ptr, idx, val) in enumerate(weights):
         cptr = tree.child_ptr[d]
         child_start_parts.append(cptr[:-1] + level_start[d + 1])
-        n_rows = _layout.count_chunk_rows(col_ptr, idx, cptr)
+        n_rows, n_entries, direct = _layout.count_chunks(col_ptr, idx, cptr, n_features,
+                                                         DIRECT_FRAC, DENSE_FRAC)
         row_off = np.zeros(n_rows.shape[0] + 1, dtype=np.int64)
         np.cumsum(n_rows, out=row_off[1:])
-        total_rows = int(row_off[-1])
+        entry_off = np.zeros(n_entries.shape[0] + 1, dtype=np.int64)
+        np.cumsum(n_entries, out=entry_off[1:])
+        total_rows, total_entries = int(row_off[-1]), int(entry_off[-1])
         row_feat = np.empty(total_rows, dtype=np.int32)
         row_entry_ptr = np.empty(total_rows, dtype=np.int64)
-        entry_child = np.empty(idx.shape[0], dtype=np.uint32)
-        entry_val = np.empty(idx.shape[0], dtype=np.float32)
-        _layout.fill_chunks(col_ptr, idx, val, cptr, row_off, row_feat, row_entry_ptr,
-                            entry_child, entry_val)
+        entry_child = np.empty(total_entries, dtype=np.uint32)
+        entry_val = np.empty(total_entries, dtype=np.float32)
+        _layout.fill_chunks(col_ptr, idx, val, cptr, row_off, entry_off, direct, DENSE_FRAC,
+                            row_feat, row_entry_ptr, entry_child, entry_val)
         chunk_rows_parts.append(row_off[:-1] + row_base)
         row_feat_parts.append(row_feat)
         row_entry_parts.append(row_entry_ptr + entry_base)
         entry_child_parts.append(entry_child)
         entry_val_parts.append(entry_val)
         row_base += total_rows
-        entry_base += idx.shape[0]
+        entry_base += total_entries
     child_start = np.concatenate(child_start_parts + [[level_start[-1]]]).astype(np.int64)
     chunk_row_ptr = np.concatenate(chunk_rows_parts + [[row_base]]).astype(np.int64)
     row_entry_ptr = np.concatenate(row_entry_parts + [[entry_base]]).astype(np.int64)

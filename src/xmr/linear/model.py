@@ -119,7 +119,7 @@ class XLinearModel:
             elif tree.n_labels != Y.shape[1]:
                 raise DataError(f"the tree has {tree.n_labels} labels but Y has {Y.shape[1]}")
             weights, biases = train_tree(X, Y, tree, cfg.solver, cfg.predict, progress)
-            self.layout_ = build_layout(tree, weights, biases, cfg.solver.bias)
+            self.layout_ = build_layout(tree, weights, biases, cfg.solver.bias, X.shape[1])
         self.n_features_ = X.shape[1]
         self.n_labels_ = Y.shape[1]
         self._parents = None
@@ -192,8 +192,14 @@ class XLinearModel:
         -------
         TopK with 1-d arrays of length ``top_k``
         """
-        layout = self._check_fitted()
-        beam, k, code = self._knobs(beam_size, top_k, post_processor)
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._make_scratch()
+        qd, kernel_args, default_knobs, max_fanout = scratch
+        if beam_size is None and top_k is None and post_processor is None:
+            beam, k, code = default_knobs
+        else:
+            beam, k, code = self._knobs(beam_size, top_k, post_processor)
         if type(x) is tuple and len(x) == 2:
             idx = np.asarray(x[0], dtype=np.int32)
             val = np.asarray(x[1], dtype=np.float32)
@@ -204,15 +210,10 @@ class XLinearModel:
             if row.shape[0] != 1:
                 raise DataError(f"predict_one takes a single row; got {row.shape[0]}")
             idx, val = row.indices, row.data
-        qd = getattr(self._local, "qd", None)
-        if qd is None:
-            qd = self._local.qd = np.zeros(self.n_features_, dtype=np.float32)
         mask = _NO_MASK if labels is None else self._mask_arg(labels)
         status, out_labels, out_scores = _beam.predict_one(
-            idx, val, qd, layout.depth, layout.level_start, layout.child_start,
-            layout.chunk_row_ptr, layout.row_feat, layout.row_entry_ptr, layout.entry_child,
-            layout.entry_val, layout.node_bias, layout.label_perm, mask, beam, k, code,
-            self._max_fanout(), self.config.normalize_rows)
+            idx, val, qd, *kernel_args, mask, beam, k, code, max_fanout,
+            self.config.normalize_rows)
         if status == -1:  # unsorted or duplicate indices: normalize once and retry
             row = as_csr(sp.csr_matrix((val, idx, [0, idx.shape[0]]),
                                        shape=(1, self.n_features_)), name="x")
@@ -220,13 +221,18 @@ class XLinearModel:
                                     post_processor=post_processor, labels=labels)
         if status == -2:
             raise DataError(f"predict_one: a feature index is outside [0, {self.n_features_})")
-        return TopK(out_labels, out_scores.astype(np.float32))
+        return TopK(out_labels, out_scores)
 
-    def _max_fanout(self) -> int:
-        mf = getattr(self._local, "max_fanout", None)
-        if mf is None:
-            mf = self._local.max_fanout = self.layout_.max_fanout()
-        return mf
+    def _make_scratch(self) -> tuple:
+        """Per-thread state of the single-query path: a zeroed dense query buffer, the kernel's
+        model arguments in order, and the default knobs (looked up once, not per call)."""
+        layout = self._check_fitted()
+        kernel_args = (layout.depth, layout.level_start, layout.child_start,
+                       layout.chunk_row_ptr, layout.row_feat, layout.row_entry_ptr,
+                       layout.entry_child, layout.entry_val, layout.node_bias,
+                       layout.label_perm)
+        return (np.zeros(self.n_features_, dtype=np.float32), kernel_args,
+                self._knobs(None, None, None), layout.max_fanout())
 
     def score(self, X, rows, labels, *, post_processor: str | None = None,
               threads: int | None = None) -> np.ndarray:

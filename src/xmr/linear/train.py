@@ -87,7 +87,7 @@ def _matcher_rows(X: sp.csr_matrix, tree: LabelTree, weights: list[LevelWeights]
     """(n_rows, n_nodes(level)) matrix of the nodes the model trained so far retrieves."""
     partial = LabelTree(tree.child_ptr[:level],
                         np.arange(tree.level_sizes()[level], dtype=np.int32))
-    layout = build_layout(partial, weights[:level], biases[:level], bias)
+    layout = build_layout(partial, weights[:level], biases[:level], bias, X.shape[1])
     n, k = X.shape[0], predict.beam_size
     labels = np.empty((n, k), dtype=np.int32)
     scores = np.empty((n, k), dtype=np.float32)
