@@ -107,6 +107,14 @@ def run_phase(python: Path, lib: str, mode: str, data: Path, model: Path, thread
     return result
 
 
+def _save(out_dir: Path, run_id: str, args: argparse.Namespace, records: list) -> None:
+    payload = {"run_id": run_id, "machine": machine_info(), "args": vars(args),
+               "records": records}
+    tmp = out_dir / f".run-{run_id}.json.tmp"
+    tmp.write_text(json.dumps(payload, indent=1))
+    os.replace(tmp, out_dir / f"run-{run_id}.json")
+
+
 def machine_info() -> dict:
     return {"cpus": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "processor": platform.processor(),
@@ -172,9 +180,8 @@ def main(argv=None) -> int:
                             log(f"  {best['status']}")
                             break
                     records.append(rec)
-    payload = {"run_id": run_id, "machine": machine_info(), "args": vars(args),
-               "records": records}
-    (out_dir / f"run-{run_id}.json").write_text(json.dumps(payload, indent=1))
+                    _save(out_dir, run_id, args, records)  # a stopped run keeps what it has
+    _save(out_dir, run_id, args, records)
     log(f"wrote {out_dir / f'run-{run_id}.json'}")
     if not args.no_report and not args.smoke:
         from benchmarks.report import write_report

@@ -154,3 +154,15 @@ def test_row_normalization_is_applied_consistently(small_problem):
             assert np.allclose(one.scores, a.scores[4], atol=1e-5)
         else:
             assert np.allclose(one.scores, b.scores[4], atol=1e-5)
+
+
+def test_saved_directory_has_the_umask_mode(tmp_path, small_model):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        path = small_model.save(tmp_path / "shared_model")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o755

@@ -40,6 +40,10 @@ def save_model_dir(path: str | os.PathLike, format_name: str, version: int,
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
+        # mkdtemp creates 0700; a model directory gets the usual mode for the user's umask
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
         entries = {}
         for name, arr in arrays.items():
             if not name.replace("_", "").isalnum():
