@@ -27,7 +27,19 @@ def load_split(data_dir: str | os.PathLike, split: str) -> tuple[sp.csr_matrix, 
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    """Peak resident set size of this process so far, in MiB.
+
+    Reads ``VmHWM`` (the high-water mark of this process's own address space): ``ru_maxrss``
+    also carries the parent's high-water mark across fork/exec, so a worker spawned by a runner
+    that had just generated a large data set would report the runner's memory.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

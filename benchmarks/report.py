@@ -49,6 +49,12 @@ def write_report(results_dir: Path, target: Path) -> None:
         "is faster / smaller. Accuracy differences are in points against libpecos. Latency is "
         "one query at a time through each library's Python API, one thread, after warm-up.",
         "",
+        "Caveat on memory: runs made before 2026-11-26 13:52 read peak RSS from `ru_maxrss`, "
+        "which also carries the runner's memory at spawn time (the runner had just generated "
+        "the data set). Their RSS columns are therefore upper bounds near the runner's size "
+        "(e.g. 524 MB for every peer at 100K labels; 4,515 MB for xmr at 1M labels, where `ps` "
+        "showed about 1.5 GB during training). Later runs read `VmHWM`.",
+        "",
     ]
     datasets = sorted({r["dataset"] for r in records})
     for ds in datasets:

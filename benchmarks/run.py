@@ -97,6 +97,9 @@ def run_phase(python: Path, lib: str, mode: str, data: Path, model: Path, thread
                               text=True)
     except subprocess.TimeoutExpired:
         return {"status": f"timeout after {timeout:.0f} s"}
+    log_dir = WORK / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / f"{model.name}-{mode}.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         reason = "out of memory (killed)" if proc.returncode in (-9, 137) else " | ".join(tail)
