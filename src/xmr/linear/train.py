@@ -127,8 +127,8 @@ def _run_jobs(X, prow_ptr, prow_idx, pos_ptr, pos_idx, jobs, caps, n_children, c
     for b in np.unique(batch_id):  # a few batches at most: bounded memory, not a row loop
         jobs_b = np.flatnonzero(batch_id == b)
         children = _children_of_jobs(job_start[jobs_b], job_end[jobs_b])
-        sel = np.concatenate([np.arange(first_child[j], first_child[j] + counts[j])
-                              for j in jobs_b]) if jobs_b.size else np.zeros(0, dtype=np.int64)
+        # positions of these jobs' children in ``caps`` (same pattern as their child ids)
+        sel = _children_of_jobs(first_child[jobs_b], first_child[jobs_b] + counts[jobs_b])
         cap = np.zeros(n_children, dtype=np.int64)
         off = np.zeros(n_children, dtype=np.int64)
         cap[children] = caps[sel]
