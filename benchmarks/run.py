@@ -156,7 +156,7 @@ def main(argv=None) -> int:
         data = prepare_dataset(name)
         if data is None:
             continue
-        X, _ = sp.load_npz(data / "X_train.npz"), None
+        X = sp.load_npz(data / "X_train.npz")
         for lib in libs:
             python = Path(sys.executable) if lib == "xmr" else peer_python
             wanted = {x.split(":")[1] for x in args.settings.split(",")

@@ -50,7 +50,7 @@ def post_process(z, parent, code):
         return parent + z - np.log1p(np.exp(z))
     h = 1.0 - z
     if h <= 0.0:
-        return parent if code < PP_LOG_LP_HINGE else parent
+        return parent  # no loss: exp(0) * parent, or parent - 0
     p = code - PP_LP_HINGE + 1 if code < PP_LOG_LP_HINGE else code - PP_LOG_LP_HINGE + 1
     hp = h  # h ** p by multiplication: a generic pow() costs more than the rest of the step
     if p == 2:

@@ -202,7 +202,7 @@ def read_dataset(path: str | os.PathLike, fmt: str = "auto",
 def write_xc(path: str | os.PathLike, X: sp.spmatrix, Y: sp.spmatrix) -> None:
     """Write features and labels as an XC-format text file (gzip when the name ends in .gz)."""
     X = as_csr(X, name="X")
-    Y = as_csr(Y, name="Y", )
+    Y = as_csr(Y, name="Y")
     if X.shape[0] != Y.shape[0]:
         raise DataError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
     lines = [f"{X.shape[0]} {X.shape[1]} {Y.shape[1]}"]

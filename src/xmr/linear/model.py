@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from .._kernels import beam as _beam
 from .._threads import num_threads
-from ..errors import ConfigError, DataError, NotFittedError
+from ..errors import ConfigError, DataError, ModelFormatError, NotFittedError
 from ..index.embed import label_embedding
 from ..index.kmeans import hierarchical_kmeans
 from ..index.tree import LabelTree
@@ -340,8 +340,6 @@ class XLinearModel:
         manifest, arrays = load_model_dir(path, FORMAT_NAME, FORMAT_VERSION, mmap=mmap)
         missing = set(ChunkedLayout._fields) - set(arrays)
         if missing:
-            from ..errors import ModelFormatError
-
             raise ModelFormatError(f"{path}: missing arrays {sorted(missing)}")
         model = cls(XLinearConfig.from_dict(manifest.get("config", {})))
         model.layout_ = ChunkedLayout(**{f: arrays[f] for f in ChunkedLayout._fields})
@@ -353,8 +351,6 @@ class XLinearModel:
 
 def _check_layout(layout: ChunkedLayout, n_features: int, n_labels: int, path) -> None:
     """Cheap consistency checks so a corrupt model fails here, not inside a kernel."""
-    from ..errors import ModelFormatError
-
     n_internal = int(layout.level_start[-2])
     problems = []
     if layout.child_start.shape[0] != n_internal + 1:
