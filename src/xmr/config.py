@@ -34,7 +34,11 @@ class Config:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            out[f.name] = value.to_dict() if isinstance(value, Config) else value
+            if isinstance(value, Config):
+                value = value.to_dict()
+            elif isinstance(value, tuple) and value and isinstance(value[0], Config):
+                value = [v.to_dict() for v in value]
+            out[f.name] = value
         return out
 
     @classmethod
@@ -51,7 +55,13 @@ class Config:
         kwargs: dict[str, Any] = {}
         for name, value in data.items():
             sub = _config_type(hints[name])
-            if sub is not None:
+            seq = _config_seq_type(hints[name])
+            if seq is not None:
+                if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+                    raise ConfigError(f"{cls.__name__}.{name}: expected a list of "
+                                      f"{seq.__name__} mappings, got {type(value).__name__}")
+                kwargs[name] = tuple(v if isinstance(v, seq) else seq.from_dict(v) for v in value)
+            elif sub is not None:
                 if isinstance(value, sub):
                     kwargs[name] = value
                 elif isinstance(value, Mapping):
@@ -77,6 +87,8 @@ class Config:
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             sub = _config_type(hints[f.name])
+            if _config_seq_type(hints[f.name]) is not None:
+                continue  # a list of sub-configs has no flag form; set it with --config
             if sub is not None:
                 for path, tp, default, help_ in sub.field_paths():
                     yield f"{f.name}.{path}", tp, default, help_
@@ -116,6 +128,15 @@ def check_choice(owner: str, name: str, value: Any, choices: Iterable[Any]) -> N
 
 def _config_type(tp: Any) -> type[Config] | None:
     return tp if isinstance(tp, type) and issubclass(tp, Config) else None
+
+
+def _config_seq_type(tp: Any) -> type[Config] | None:
+    """The element type of a ``tuple[SomeConfig, ...]`` field, else None."""
+    if typing.get_origin(tp) is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return _config_type(args[0])
+    return None
 
 
 def _coerce(owner: str, name: str, tp: Any, value: Any) -> Any:

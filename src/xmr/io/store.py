@@ -23,7 +23,8 @@ MANIFEST = "manifest.json"
 
 
 def save_model_dir(path: str | os.PathLike, format_name: str, version: int,
-                   arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Path:
+                   arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any],
+                   extra_files: Mapping[str, str] | None = None) -> Path:
     """Atomically write a model directory.
 
     Parameters
@@ -32,6 +33,7 @@ def save_model_dir(path: str | os.PathLike, format_name: str, version: int,
     format_name, version : identify the reader that can load it
     arrays : name -> array; names must be plain file-name stems
     meta : JSON-serializable metadata (config, shapes, ...)
+    extra_files : file name -> UTF-8 text, written alongside (e.g. a readable vocabulary)
     """
     path = Path(path)
     if path.exists() and not (path / MANIFEST).exists() and any(path.iterdir()):
@@ -51,6 +53,10 @@ def save_model_dir(path: str | os.PathLike, format_name: str, version: int,
             arr = np.ascontiguousarray(arr)
             np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
             entries[name] = {"dtype": arr.dtype.str, "shape": list(arr.shape)}
+        for name, text in (extra_files or {}).items():
+            if Path(name).name != name or name == MANIFEST:
+                raise ValueError(f"invalid extra file name {name!r}")
+            (tmp / name).write_text(text, encoding="utf-8")
         manifest = {"format": format_name, "version": version, "arrays": entries, **meta}
         with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
             json.dump(manifest, fh, indent=1, sort_keys=True)
