@@ -23,7 +23,7 @@ def corpus(n: int, seed: int) -> list[str]:
         k = int(rng.integers(0, 7))
         seps = rng.choice([" ", "  ", "\t", ", ", " - "], size=k)
         words = rng.choice(WORDS, size=k)
-        docs.append("".join(f"{w}{s}" for w, s in zip(words, seps)))
+        docs.append("".join(f"{w}{s}" for w, s in zip(words, seps, strict=True)))
     return docs + ["", "   "]
 
 
@@ -62,7 +62,7 @@ def test_char_block_uses_end_of_word_marker():
     vec = vectorizer(BlockConfig(kind="char", min_n=3, max_n=3, use_idf=False), norm="none")
     X = vec.fit_transform(["echo", "a echo"])
     assert set(vec.terms()) == {"ech", "cho", "ho#", "a#"}
-    row = dict(zip(np.array(vec.terms())[X[1].indices], X[1].data))
+    row = dict(zip(np.array(vec.terms())[X[1].indices], X[1].data, strict=True))
     assert row == {"ech": 1.0, "cho": 1.0, "ho#": 1.0, "a#": 1.0}
 
 
@@ -71,11 +71,11 @@ def test_inverse_position_weights_by_hand():
                         use_idf=False)
     vec = vectorizer(block, norm="none")
     X = vec.fit_transform(["abcb", "bc"])
-    got = dict(zip(np.array(vec.terms())[X[0].indices], X[0].data))
+    got = dict(zip(np.array(vec.terms())[X[0].indices], X[0].data, strict=True))
     # "ab" at 0 -> 1, "bc" at 1 -> 1/2, "cb" at 2 -> 1/3
     assert got == pytest.approx({"ab": 1.0, "bc": 0.5, "cb": 1 / 3})
     idx, val = vec.transform_one("  abcb")  # leading spaces are dropped first
-    assert dict(zip(np.array(vec.terms())[idx], val)) == pytest.approx(got)
+    assert dict(zip(np.array(vec.terms())[idx], val, strict=True)) == pytest.approx(got)
 
 
 def test_word_start_weights_by_hand():
@@ -83,7 +83,7 @@ def test_word_start_weights_by_hand():
                         inner_weight=0.25, use_idf=False)
     vec = vectorizer(block, norm="none")
     X = vec.fit_transform(["ab cd"])
-    got = dict(zip(np.array(vec.terms())[X[0].indices], X[0].data))
+    got = dict(zip(np.array(vec.terms())[X[0].indices], X[0].data, strict=True))
     # "ab" starts a word; "b " and " c" start inside ("b" precedes); "cd" starts a word
     assert got == pytest.approx({"ab": 1.0, "b ": 0.25, " c": 0.25, "cd": 1.0})
 

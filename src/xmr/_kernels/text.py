@@ -124,24 +124,35 @@ def _emit(out_h, out_w, out_pos, out_aux, k, write, h, w, pos, aux):
             out_aux[k] = aux
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _char_segment(nc, ncls, ws, we, kind, nmin, nmax, wmode, inner_w, base,
-                  out_h, out_w, out_pos, out_aux, k, write):
+                  out_h, out_w, out_pos, out_aux, k, write, vs):
     """Emit the char n-grams of one virtual string; ``base`` = code position of the text start
-    (prefix kind: weights depend on the offset from it)."""
+    (prefix kind: weights depend on the offset from it); ``vs``: scratch for the virtual
+    string (at least ``we - ws + 2`` entries). The counting pass does no hashing."""
     if kind == 1:
         length = we - ws + 1
     elif kind == 2:
         length = we - ws + 2
     else:
         length = we - ws
+    if not write:
+        for n in range(nmin, nmax + 1):
+            if length <= n:
+                if length > 0:
+                    k += 1
+                break
+            k += length - n + 1
+        return k
+    for v in range(length):
+        vs[v] = _vchar(nc, ws, we, kind, v)
     for n in range(nmin, nmax + 1):
         if length <= n:
             # shorter than n (or exactly n): the whole string once, then stop (scikit-learn)
             if length > 0:
                 h = _FNV_OFFSET
                 for v in range(length):
-                    h = _fnv(h, _vchar(nc, ws, we, kind, v))
+                    h = _fnv(h, vs[v])
                 w = 1.0
                 if wmode == 1:
                     w = 1.0 / (ws - base + 1)
@@ -151,7 +162,7 @@ def _char_segment(nc, ncls, ws, we, kind, nmin, nmax, wmode, inner_w, base,
         for off in range(length - n + 1):
             h = _FNV_OFFSET
             for v in range(off, off + n):
-                h = _fnv(h, _vchar(nc, ws, we, kind, v))
+                h = _fnv(h, vs[v])
             w = 1.0
             if wmode == 1:
                 w = 1.0 / (ws + off - base + 1)
@@ -164,7 +175,7 @@ def _char_segment(nc, ncls, ws, we, kind, nmin, nmax, wmode, inner_w, base,
     return k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _next_token(ncls, i, b, tokmin):
     """(start, end) of the first token (run of word characters, length >= tokmin) at or after
     ``i`` and before ``b``; (b, b) when there is none."""
@@ -181,11 +192,13 @@ def _next_token(ncls, i, b, tokmin):
     return b, b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def emit_doc(nc, ncls, a, b, kind, nmin, nmax, tokmin, wmode, inner_w,
-             out_h, out_w, out_pos, out_aux, k, write):
+             out_h, out_w, out_pos, out_aux, k, write, ts, te):
     """Enumerate the n-grams of the normalized text [a, b); writes from index ``k`` when
-    ``write``; returns the index after the last n-gram. ``out_pos`` may be empty (not kept)."""
+    ``write``; returns the index after the last n-gram. ``out_pos`` may be empty (not kept).
+    ``ts``, ``te``: scratch of at least ``b - a + 2`` entries (token bounds of word blocks;
+    ``te`` holds the virtual string of char blocks)."""
     if kind == 0:
         n_tok = 0
         i = a
@@ -193,17 +206,9 @@ def emit_doc(nc, ncls, a, b, kind, nmin, nmax, tokmin, wmode, inner_w,
             s, e = _next_token(ncls, i, b, tokmin)
             if s == b:
                 break
+            ts[n_tok] = s
+            te[n_tok] = e
             n_tok += 1
-            i = e
-        if n_tok == 0:
-            return k
-        ts = np.empty(n_tok, dtype=np.int64)
-        te = np.empty(n_tok, dtype=np.int64)
-        i = a
-        for t in range(n_tok):
-            s, e = _next_token(ncls, i, b, tokmin)
-            ts[t] = s
-            te[t] = e
             i = e
         for t in range(n_tok):
             h = _FNV_OFFSET
@@ -220,7 +225,7 @@ def emit_doc(nc, ncls, a, b, kind, nmin, nmax, tokmin, wmode, inner_w,
         return k
     if kind == 3:
         return _char_segment(nc, ncls, a, b, kind, nmin, nmax, wmode, inner_w, a,
-                             out_h, out_w, out_pos, out_aux, k, write)
+                             out_h, out_w, out_pos, out_aux, k, write, te)
     i = a
     while i < b:  # kinds 1, 2: words are runs of non-space characters
         if ncls[i] == CLS_SPACE:
@@ -230,7 +235,7 @@ def emit_doc(nc, ncls, a, b, kind, nmin, nmax, tokmin, wmode, inner_w,
         while j < b and ncls[j] != CLS_SPACE:
             j += 1
         k = _char_segment(nc, ncls, i, j, kind, nmin, nmax, 0, 1.0, a,
-                          out_h, out_w, out_pos, out_aux, k, write)
+                          out_h, out_w, out_pos, out_aux, k, write, te)
         i = j
     return k
 
@@ -247,9 +252,15 @@ def emit_corpus(nc, ncls, nptr, kind, nmin, nmax, tokmin, wmode, inner_w, keep_l
     dummy_h = np.empty(0, dtype=np.uint64)
     dummy_w = np.empty(0, dtype=np.float32)
     dummy_i = np.empty(0, dtype=np.int64)
-    for d in prange(n_docs):
-        eptr[d + 1] = emit_doc(nc, ncls, nptr[d], nptr[d + 1], kind, nmin, nmax, tokmin, wmode,
-                               inner_w, dummy_h, dummy_w, dummy_i, dummy_i, 0, False)
+    n_chunks = (n_docs + _CHUNK - 1) // _CHUNK
+    for c in prange(n_chunks):
+        lo = c * _CHUNK
+        hi = min(n_docs, lo + _CHUNK)
+        ts, te = _scratch(nptr, lo, hi)
+        for d in range(lo, hi):
+            eptr[d + 1] = emit_doc(nc, ncls, nptr[d], nptr[d + 1], kind, nmin, nmax, tokmin,
+                                   wmode, inner_w, dummy_h, dummy_w, dummy_i, dummy_i, 0, False,
+                                   ts, te)
     for d in range(n_docs):
         eptr[d + 1] += eptr[d]
     total = eptr[n_docs]
@@ -258,10 +269,25 @@ def emit_corpus(nc, ncls, nptr, kind, nmin, nmax, tokmin, wmode, inner_w, keep_l
     n_loc = total if keep_locations else 0
     pos = np.empty(n_loc, dtype=np.int64)
     aux = np.empty(n_loc, dtype=np.int64)
-    for d in prange(n_docs):
-        emit_doc(nc, ncls, nptr[d], nptr[d + 1], kind, nmin, nmax, tokmin, wmode, inner_w,
-                 h, w, pos, aux, eptr[d], True)
+    for c in prange(n_chunks):
+        lo = c * _CHUNK
+        hi = min(n_docs, lo + _CHUNK)
+        ts, te = _scratch(nptr, lo, hi)
+        for d in range(lo, hi):
+            emit_doc(nc, ncls, nptr[d], nptr[d + 1], kind, nmin, nmax, tokmin, wmode, inner_w,
+                     h, w, pos, aux, eptr[d], True, ts, te)
     return eptr, h, w, pos, aux
+
+
+_CHUNK = 256  # documents per parallel task: scratch is allocated once per task
+
+
+@njit(cache=True, nogil=True)
+def _scratch(nptr, lo, hi):
+    longest = 0
+    for d in range(lo, hi):
+        longest = max(longest, nptr[d + 1] - nptr[d])
+    return np.empty(longest + 2, dtype=np.int64), np.empty(longest + 2, dtype=np.int64)
 
 
 # -- vocabulary hash tables -----------------------------------------------------------------------
@@ -383,12 +409,35 @@ def lookup_ids(keys, values, h):
 
 
 # -- per-document counts --------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _merge_doc(ids, w, lo, hi, out_idx, out_val, o):
     """Sort the ids of one document, sum the weights of equal ids, drop -1; writes at ``o``."""
     m = hi - lo
     if m == 0:
         return o
+    if m <= 48:  # short documents (the usual case): insertion sort in the output buffer
+        n = 0
+        for j in range(lo, hi):
+            c = ids[j]
+            if c < 0:
+                continue
+            r = o + n
+            while r > o and out_idx[r - 1] > c:
+                out_idx[r] = out_idx[r - 1]
+                out_val[r] = out_val[r - 1]
+                r -= 1
+            out_idx[r] = c
+            out_val[r] = w[j]
+            n += 1
+        end = o
+        for r in range(o, o + n):  # merge equal ids in place
+            if end > o and out_idx[end - 1] == out_idx[r]:
+                out_val[end - 1] += out_val[r]
+            else:
+                out_idx[end] = out_idx[r]
+                out_val[end] = out_val[r]
+                end += 1
+        return end
     order = np.argsort(ids[lo:hi], kind="mergesort")
     prev = -1
     for r in range(m):
@@ -433,13 +482,15 @@ def count_matrix(ids, w, eptr):
 def transform_one_block(nc, ncls, kind, nmin, nmax, tokmin, wmode, inner_w, keys, values):
     """(sorted columns int32, summed weights float32) of one normalized text, one block."""
     empty_i = np.empty(0, dtype=np.int64)
+    ts = np.empty(nc.shape[0] + 2, dtype=np.int64)
+    te = np.empty(nc.shape[0] + 2, dtype=np.int64)
     m = emit_doc(nc, ncls, 0, nc.shape[0], kind, nmin, nmax, tokmin, wmode, inner_w,
                  np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32), empty_i, empty_i,
-                 0, False)
+                 0, False, ts, te)
     h = np.empty(m, dtype=np.uint64)
     w = np.empty(m, dtype=np.float32)
     emit_doc(nc, ncls, 0, nc.shape[0], kind, nmin, nmax, tokmin, wmode, inner_w,
-             h, w, empty_i, empty_i, 0, True)
+             h, w, empty_i, empty_i, 0, True, ts, te)
     ids = np.empty(m, dtype=np.int32)
     for i in range(m):
         ids[i] = _lookup(keys, values, h[i])
@@ -450,7 +501,7 @@ def transform_one_block(nc, ncls, kind, nmin, nmax, tokmin, wmode, inner_w, keys
 
 
 # -- vocabulary strings ---------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _term_codes(nc, ncls, kind, tokmin, pos, aux, lim, out, o, write):
     """Write the code points of one n-gram at ``out[o:]`` (when ``write``); returns the end.
     ``lim`` is the end of the n-gram's document."""
@@ -523,3 +574,83 @@ def normalize_one(codes, cls):
             o += 1
             prev_space = False
     return ncodes, ncls
+
+
+@njit(cache=True, nogil=True)
+def _normalize_values(val, lo, hi, norm):
+    """Scale val[lo:hi] to unit norm (norm: 0 none, 1 l1, 2 l2)."""
+    if norm == 0:
+        return
+    s = 0.0
+    for i in range(lo, hi):
+        s += abs(val[i]) if norm == 1 else val[i] * val[i]
+    if norm == 2:
+        s = np.sqrt(s)
+    if s > 0:
+        for i in range(lo, hi):
+            val[i] = val[i] / s
+
+
+@njit(cache=True, nogil=True)
+def transform_one_text(codes, cls, ascii_cls, params, inner_w, key_off, keys, values, col_off,
+                       idf, final_norm):
+    """All blocks of one text in one call (the real-time path).
+
+    Parameters
+    ----------
+    codes : uint32 (m,) code points (lower-cased / normalized already)
+    cls : uint8 (m,) classes, or empty when every code point is ASCII (then ``ascii_cls``)
+    params : int64 (n_blocks, 8): kind, min_n, max_n, tokmin, wmode, sublinear, use_idf, norm
+    inner_w : float32 (n_blocks,)
+    key_off : int64 (n_blocks + 1,): block b's table is keys/values[key_off[b]:key_off[b+1]]
+    col_off : int64 (n_blocks + 1,): block b's columns (and idf entries)
+    final_norm : 0 none, 1 l1, 2 l2
+
+    Returns (indices int32 sorted, values float32).
+    """
+    m = codes.shape[0]
+    if cls.shape[0] != m:
+        cls = np.empty(m, dtype=np.uint8)
+        for i in range(m):
+            cls[i] = ascii_cls[codes[i]]
+    nc, ncls = normalize_one(codes, cls)
+    n = nc.shape[0]
+    ts = np.empty(n + 2, dtype=np.int64)
+    te = np.empty(n + 2, dtype=np.int64)
+    empty_i = np.empty(0, dtype=np.int64)
+    n_blocks = params.shape[0]
+    total = 0
+    counts = np.empty(n_blocks, dtype=np.int64)
+    for b in range(n_blocks):
+        counts[b] = emit_doc(nc, ncls, 0, n, params[b, 0], params[b, 1], params[b, 2],
+                             params[b, 3], params[b, 4], inner_w[b], np.empty(0, np.uint64),
+                             np.empty(0, np.float32), empty_i, empty_i, 0, False, ts, te)
+        total += counts[b]
+    h = np.empty(total, dtype=np.uint64)
+    w = np.empty(total, dtype=np.float32)
+    ids = np.empty(total, dtype=np.int32)
+    out_idx = np.empty(total, dtype=np.int32)
+    out_val = np.empty(total, dtype=np.float32)
+    k = 0
+    o = 0
+    for b in range(n_blocks):
+        k0 = k
+        k = emit_doc(nc, ncls, 0, n, params[b, 0], params[b, 1], params[b, 2], params[b, 3],
+                     params[b, 4], inner_w[b], h, w, empty_i, empty_i, k, True, ts, te)
+        bk = keys[key_off[b]:key_off[b + 1]]
+        bv = values[key_off[b]:key_off[b + 1]]
+        for i in range(k0, k):
+            c = _lookup(bk, bv, h[i])
+            ids[i] = c + col_off[b] if c >= 0 else -1
+        o0 = o
+        o = _merge_doc(ids, w, k0, k, out_idx, out_val, o)
+        for i in range(o0, o):
+            v = out_val[i]
+            if params[b, 5]:
+                v = np.float32(1.0 + np.log(v))
+            if params[b, 6]:
+                v = v * idf[out_idx[i]]
+            out_val[i] = v
+        _normalize_values(out_val, o0, o, params[b, 7])
+    _normalize_values(out_val, 0, o, final_norm)
+    return out_idx[:o], out_val[:o]

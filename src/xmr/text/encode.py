@@ -14,8 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._kernels.text import (CLS_OTHER, CLS_SPACE, CLS_WORD, normalize_one,
-                             normalize_whitespace)
+from .._kernels.text import CLS_OTHER, CLS_SPACE, CLS_WORD, normalize_whitespace
 from ..errors import DataError
 
 
@@ -28,8 +27,8 @@ def _char_class(ch: str) -> int:
     return CLS_OTHER
 
 
-_ASCII_CLASS = np.array([_char_class(chr(c)) for c in range(128)], dtype=np.uint8)
-_ASCII_CLASS[0] = CLS_SPACE  # NUL separates documents; inside one it is whitespace
+ASCII_CLASS = np.array([_char_class(chr(c)) for c in range(128)], dtype=np.uint8)
+ASCII_CLASS[0] = CLS_SPACE  # NUL separates documents; inside one it is whitespace
 
 
 class EncodedText(NamedTuple):
@@ -54,7 +53,7 @@ def _as_str(doc, i: int) -> str:
 
 def classify(codes: np.ndarray) -> np.ndarray:
     """Character class (uint8) of each code point."""
-    cls = _ASCII_CLASS[np.minimum(codes, 127)]
+    cls = ASCII_CLASS[np.minimum(codes, 127)]
     wide = codes >= 128
     if wide.any():
         uniq, inv = np.unique(codes[wide], return_inverse=True)
@@ -78,10 +77,16 @@ def encode(docs: Sequence[str], lowercase: bool, unicode_form: str) -> EncodedTe
     """
     if isinstance(docs, (str, bytes)):
         raise DataError("expected a sequence of documents, got a single string; wrap it in a list")
-    docs = [_as_str(d, i) for i, d in enumerate(docs)] if not _all_str(docs) else list(docs)
-    n = len(docs)
-    joined = "\x00".join(docs)
-    if joined.count("\x00") != n - 1 and n > 0:  # NUL inside a document: it counts as a space
+    if not isinstance(docs, (list, tuple)):
+        docs = list(docs)
+    try:
+        joined = "\x00".join(docs)  # raises TypeError when an item is not a str
+        n = len(docs)
+    except TypeError:
+        docs = [_as_str(d, i) for i, d in enumerate(docs)]
+        joined = "\x00".join(docs)
+        n = len(docs)
+    if n > 0 and joined.count("\x00") != n - 1:  # NUL inside a document: it counts as space
         joined = "\x00".join(d.replace("\x00", " ") for d in docs)
     if lowercase:
         joined = joined.lower()
@@ -106,20 +111,12 @@ def encode(docs: Sequence[str], lowercase: bool, unicode_form: str) -> EncodedTe
     return EncodedText(ptr, ncodes, ncls)
 
 
-def encode_one(text: str, lowercase: bool, unicode_form: str) -> tuple[np.ndarray, np.ndarray]:
-    """(codes uint32, classes uint8) of one normalized text: the single-query fast path."""
-    if not isinstance(text, str):
-        text = _as_str(text, 0)
-    if lowercase:
-        text = text.lower()
-    if unicode_form != "none" and not text.isascii():
+def encode_codes(text: str, unicode_form: str) -> tuple[np.ndarray, np.ndarray]:
+    """(code points uint32, classes uint8) of one (already lower-cased) text."""
+    if unicode_form != "none":
         text = unicodedata.normalize(unicode_form, text)
     try:
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     except UnicodeEncodeError:
         raise DataError("query: invalid character (a lone surrogate)") from None
-    return normalize_one(codes, classify(codes))
-
-
-def _all_str(docs) -> bool:
-    return all(isinstance(d, str) for d in docs)
+    return codes, classify(codes)

@@ -23,7 +23,7 @@ from .._threads import num_threads
 from ..errors import DataError, ModelFormatError, NotFittedError
 from ..io.store import load_model_dir, save_model_dir
 from .config import BlockConfig, TfidfConfig
-from .encode import EncodedText, encode, encode_one
+from .encode import ASCII_CLASS, EncodedText, encode, encode_codes
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ VOCABULARY_FILE = "vocabulary.tsv"
 _KIND_ID = {"word": 0, "char": 1, "char_wb": 2, "prefix": 3}
 _WEIGHT_ID = {"none": 0, "inverse-position": 1, "word-start": 2}
 _SHARD_BITS = 6
+_NORM_ID = {"none": 0, "l1": 1, "l2": 2}
+_NO_CLASSES = np.empty(0, dtype=np.uint8)
 
 
 class FittedBlock(NamedTuple):
@@ -74,6 +76,7 @@ class TfidfVectorizer:
         self.blocks_: list[FittedBlock] | None = None
         self.terms_: list[list[str]] | None = None
         self.n_docs_: int = 0
+        self._packed: tuple | None = None  # transform_one's arrays, built on first use
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, docs: Sequence[str], *, threads: int | None = None) -> TfidfVectorizer:
@@ -101,6 +104,7 @@ class TfidfVectorizer:
                 if want_matrix:
                     parts.append(_weigh(counts, fitted.idf, block))
         self.blocks_, self.terms_, self.n_docs_ = blocks, terms, n_docs
+        self._packed = None
         logger.info("fitted TF-IDF on %d documents: %s columns in %.2f s", n_docs,
                     " + ".join(str(len(t)) for t in terms), time.perf_counter() - t0)
         if want_matrix:
@@ -143,7 +147,7 @@ class TfidfVectorizer:
             enc = encode(docs, cfg.lowercase, cfg.unicode_form)
             n_docs = enc.ptr.shape[0] - 1
             parts = []
-            for block, fitted in zip(cfg.blocks, blocks):
+            for block, fitted in zip(cfg.blocks, blocks, strict=True):
                 eptr, h, w, _, _ = K.emit_corpus(enc.codes, enc.classes, enc.ptr,
                                                  *_kernel_args(block), False)
                 ids = K.lookup_ids(fitted.keys, fitted.values, h)
@@ -154,28 +158,35 @@ class TfidfVectorizer:
         return _stack(parts, cfg.norm)
 
     def transform_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Features of one text as (indices int32 sorted, values float32): the real-time path."""
+        """Features of one text as (indices int32 sorted, values float32): the real-time path
+        (one numba call for all blocks, no thread pool, no scipy)."""
+        packed = self._packed or self._pack()
+        cfg = self.config
+        if not isinstance(text, str):
+            text = _one_str(text)
+        if cfg.lowercase:
+            text = text.lower()
+        if text.isascii():
+            codes, cls = _codes_of(text), _NO_CLASSES
+        else:
+            codes, cls = encode_codes(text, cfg.unicode_form)
+        return K.transform_one_text(codes, cls, ASCII_CLASS, *packed)
+
+    def _pack(self) -> tuple:
+        """Concatenate the blocks' tables and parameters for :func:`transform_one_text`."""
         blocks = self._check_fitted()
         cfg = self.config
-        codes, classes = encode_one(text, cfg.lowercase, cfg.unicode_form)
-        idx_parts, val_parts = [], []
-        offset = 0
-        for block, fitted in zip(cfg.blocks, blocks):
-            idx, val = K.transform_one_block(codes, classes, *_kernel_args(block),
-                                             fitted.keys, fitted.values)
-            if block.sublinear_tf:
-                val = np.log(val) + np.float32(1.0)
-            if block.use_idf:
-                val = val * fitted.idf[idx]
-            val = _normalize(val, block.norm)
-            idx_parts.append(idx + np.int32(offset))
-            val_parts.append(val)
-            offset += fitted.idf.shape[0]
-        if len(idx_parts) == 1:
-            idx, val = idx_parts[0], val_parts[0]
-        else:
-            idx, val = np.concatenate(idx_parts), np.concatenate(val_parts)
-        return idx, _normalize(val, cfg.norm).astype(np.float32, copy=False)
+        params = np.array([[*_kernel_args(b)[:5], b.sublinear_tf, b.use_idf, _NORM_ID[b.norm]]
+                           for b in cfg.blocks], dtype=np.int64)
+        inner_w = np.array([b.inner_weight for b in cfg.blocks], dtype=np.float32)
+        key_off = np.concatenate([[0], np.cumsum([f.keys.shape[0] for f in blocks])])
+        keys = np.concatenate([f.keys for f in blocks])
+        values = np.concatenate([f.values for f in blocks])
+        idf = np.concatenate([f.idf if b.use_idf else np.ones_like(f.idf)
+                              for f, b in zip(blocks, cfg.blocks, strict=True)])
+        self._packed = (params, inner_w, key_off.astype(np.int64), keys, values,
+                        self.block_offsets(), idf, _NORM_ID[cfg.norm])
+        return self._packed
 
     # -- introspection --------------------------------------------------------------------------
     def _check_fitted(self) -> list[FittedBlock]:
@@ -222,7 +233,7 @@ class TfidfVectorizer:
     def _vocabulary_tsv(self) -> str:
         lines = ["column\tblock\tdf\tidf\tterm"]
         off = self.block_offsets()
-        for b, (fitted, block_terms) in enumerate(zip(self.blocks_, self.terms_)):
+        for b, (fitted, block_terms) in enumerate(zip(self.blocks_, self.terms_, strict=True)):
             for i, term in enumerate(block_terms):
                 lines.append(f"{off[b] + i}\t{b}\t{fitted.df[i]}\t{fitted.idf[i]:.6g}\t{term}")
         return "\n".join(lines) + "\n"
@@ -305,18 +316,25 @@ def _weigh(counts: sp.csr_matrix, idf: np.ndarray, block: BlockConfig) -> sp.csr
     return _normalize_rows(out, block.norm)
 
 
-def _normalize(val: np.ndarray, norm: str) -> np.ndarray:
-    if norm == "none" or val.shape[0] == 0:
-        return val
-    s = float(np.abs(val).sum()) if norm == "l1" else float(np.sqrt(np.dot(val, val)))
-    return val / np.float32(s) if s > 0 else val
+def _codes_of(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _one_str(text) -> str:
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            return bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"query: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    raise DataError(f"query: expected str or UTF-8 bytes, got {type(text).__name__}")
 
 
 def _normalize_rows(X: sp.csr_matrix, norm: str) -> sp.csr_matrix:
     if norm == "none":
         return X
     row = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    vals = np.abs(X.data.astype(np.float64)) if norm == "l1" else np.square(X.data, dtype=np.float64)
+    data = X.data.astype(np.float64)
+    vals = np.abs(data) if norm == "l1" else np.square(data)
     s = np.bincount(row, weights=vals, minlength=X.shape[0])
     if norm == "l2":
         s = np.sqrt(s)
