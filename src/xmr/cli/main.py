@@ -1,4 +1,4 @@
-"""The ``xmr`` command: demo, train, predict, evaluate, config.
+"""The ``xmr`` command: demo, train, predict, evaluate, config, text2text.
 
 Model flags are generated from the config dataclasses (``--solver.Cp 2``), so defaults are never
 copied by hand. Precedence: built-in defaults < ``--config FILE`` (JSON) < flags.
@@ -118,10 +118,101 @@ def build_parser() -> argparse.ArgumentParser:
         _add_threads(p)
         _add_config_flags(p, XLinearConfig, only=_PREDICT_KNOBS)
 
+    _add_text2text_parser(sub)
+
     p = sub.add_parser("config", help="print every setting with its default as JSON")
     p.add_argument("--config", help="JSON file to merge over the defaults")
     _add_config_flags(p, XLinearConfig)
     return parser
+
+
+def _add_text2text_parser(sub) -> None:
+    from ..text.text2text import Text2TextConfig
+
+    t2t = sub.add_parser("text2text", help="raw text -> label texts: train, predict, evaluate",
+                         description="Text-to-labels pipeline (TF-IDF + XR-Linear). Training "
+                                     "lines are 'ID1,ID2<TAB>text', ids being 0-based lines of "
+                                     "the items file (one label text per line).")
+    tsub = t2t.add_subparsers(dest="t2t_command", required=True, metavar="ACTION")
+    p = tsub.add_parser("train", help="train from a labeled text file and an items file")
+    p.add_argument("--train", required=True, help="lines 'ID1,ID2<TAB>text'")
+    p.add_argument("--items", required=True, help="label texts, one per line")
+    p.add_argument("-m", "--model", required=True, help="output model directory")
+    p.add_argument("--config", help="JSON file with settings (see 'xmr text2text train -h'; "
+                                    "vectorizer blocks can only be set here)")
+    _add_threads(p)
+    _add_config_flags(p, Text2TextConfig)
+    p = tsub.add_parser("predict", help="one JSON object per input line: the ranked labels")
+    p.add_argument("-m", "--model", required=True, help="model directory")
+    p.add_argument("-i", "--input", default="-",
+                   help="lines of text (or 'IDS<TAB>text'); '-' = standard input, answered "
+                        "line by line (interactive)")
+    p.add_argument("-o", "--output", default="-", help="output file ('-' = stdout)")
+    _add_threads(p)
+    _add_config_flags(p, XLinearConfig, only=("beam_size", "top_k"))
+    p = tsub.add_parser("evaluate", help="print P@k, R@k, nDCG@k and MRR as JSON")
+    p.add_argument("-m", "--model", required=True, help="model directory")
+    p.add_argument("--test", required=True, help="lines 'ID1,ID2<TAB>text'")
+    p.add_argument("-k", "--ks", default="1,3,5,10", help="cut-offs, e.g. 1,3,5,10")
+    _add_threads(p)
+    _add_config_flags(p, XLinearConfig, only=("beam_size",))
+
+
+def cmd_text2text(args: argparse.Namespace) -> int:
+    from ..text import text2text as t2t
+
+    if args.t2t_command == "train":
+        items = t2t.read_items(args.items)
+        texts, labels = t2t.read_labeled_texts(args.train, n_items=len(items))
+        cfg = _config_from_args(args, t2t.Text2TextConfig)
+        t0 = time.perf_counter()
+        model = t2t.Text2Text(cfg).fit(texts, labels, items, threads=args.threads)
+        model.save(args.model)
+        logger.info("trained on %d texts, %d items in %.2f s; saved to %s", len(texts),
+                    len(items), time.perf_counter() - t0, args.model)
+        return 0
+    model = t2t.Text2Text.load(args.model)
+    knobs = {k: getattr(args, _dest(f"predict.{k}"), None) for k in ("beam_size", "top_k")}
+    knobs = {k: v for k, v in knobs.items() if v is not None}
+    if args.t2t_command == "evaluate":
+        texts, labels = t2t.read_labeled_texts(args.test, n_items=len(model.items_))
+        ks = _parse_ks(args.ks)
+        result = model.evaluate(texts, labels, ks=ks, threads=args.threads, **knobs)
+        result = {k: round(v, 6) for k, v in result.items()}
+        result["texts"] = len(texts)
+        print(json.dumps(result, indent=1))
+        return 0
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    try:
+        if args.input == "-":  # interactive: answer each line as it arrives
+            for line in sys.stdin:
+                text = line.rstrip("\r\n").split("\t")[-1]
+                _write_predictions(out, text, model.predict_one(text, **knobs))
+                out.flush()
+        else:
+            texts, _ = t2t.read_labeled_texts(args.input, labels_required=False)
+            preds = model.predict(texts, threads=args.threads, **knobs)
+            for text, pred in zip(texts, preds, strict=True):
+                _write_predictions(out, text, pred)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def _write_predictions(out, text: str, preds) -> None:
+    labels = [{"id": p.id, "text": p.text, "score": round(p.score, 6)} for p in preds]
+    out.write(json.dumps({"input": text, "labels": labels}, ensure_ascii=False) + "\n")
+
+
+def _parse_ks(text: str) -> list[int]:
+    try:
+        ks = [int(k) for k in text.split(",") if k.strip()]
+    except ValueError:
+        raise XmrError(f"--ks must be comma-separated integers; got {text!r}") from None
+    if not ks or min(ks) < 1:
+        raise XmrError(f"--ks must list positive integers; got {text!r}")
+    return ks
 
 
 def _load_data(args: argparse.Namespace):
@@ -177,12 +268,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..linear.model import XLinearModel
     from ..metrics import evaluate
 
-    try:
-        ks = [int(k) for k in args.ks.split(",") if k.strip()]
-    except ValueError:
-        raise XmrError(f"--ks must be comma-separated integers; got {args.ks!r}") from None
-    if not ks or min(ks) < 1:
-        raise XmrError(f"--ks must list positive integers; got {args.ks!r}")
+    ks = _parse_ks(args.ks)
     data = _load_data(args)
     model = XLinearModel.load(args.model)
     if data.Y.shape[1] > model.n_labels_ or data.X.shape[1] > model.n_features_:
@@ -252,7 +338,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
-             "config": cmd_config, "demo": cmd_demo}
+             "config": cmd_config, "demo": cmd_demo, "text2text": cmd_text2text}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

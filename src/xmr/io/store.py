@@ -7,11 +7,12 @@ version, and every array's dtype and shape against the manifest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +36,7 @@ def save_model_dir(path: str | os.PathLike, format_name: str, version: int,
     meta : JSON-serializable metadata (config, shapes, ...)
     extra_files : file name -> UTF-8 text, written alongside (e.g. a readable vocabulary)
     """
-    path = Path(path)
-    if path.exists() and not (path / MANIFEST).exists() and any(path.iterdir()):
-        raise ModelFormatError(f"{path}: exists and is not an xmr model directory; "
-                               "refusing to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        # mkdtemp creates 0700; a model directory gets the usual mode for the user's umask
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
+    with atomic_directory(path) as tmp:
         entries = {}
         for name, arr in arrays.items():
             if not name.replace("_", "").isalnum():
@@ -57,11 +48,38 @@ def save_model_dir(path: str | os.PathLike, format_name: str, version: int,
             if Path(name).name != name or name == MANIFEST:
                 raise ValueError(f"invalid extra file name {name!r}")
             (tmp / name).write_text(text, encoding="utf-8")
-        manifest = {"format": format_name, "version": version, "arrays": entries, **meta}
-        with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
-            json.dump(manifest, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
+        write_manifest(tmp, {"format": format_name, "version": version, "arrays": entries,
+                             **meta})
+    return Path(path)
+
+
+def write_manifest(directory: Path, manifest: Mapping[str, Any]) -> None:
+    """Write ``manifest.json`` (flushed to disk: it is the last file of a model directory)."""
+    with open(directory / MANIFEST, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=1, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling directory; on success it replaces ``path`` in one rename.
+
+    An existing ``path`` is replaced only if it is an xmr model directory (has a manifest) or
+    empty; on any error the temporary directory is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    if path.exists() and not (path / MANIFEST).exists() and any(path.iterdir()):
+        raise ModelFormatError(f"{path}: exists and is not an xmr model directory; "
+                               "refusing to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        # mkdtemp creates 0700; a model directory gets the usual mode for the user's umask
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
+        yield tmp
         backup = None
         if path.exists():
             backup = path.with_name(f".{path.name}.old-{os.getpid()}")
@@ -72,7 +90,6 @@ def save_model_dir(path: str | os.PathLike, format_name: str, version: int,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return path
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
