@@ -1,4 +1,4 @@
-"""The ``xmr`` command: demo, train, predict, evaluate, config, text2text.
+"""The ``xmr`` command: demo, train, predict, evaluate, config, text2text, retrieval.
 
 Model flags are generated from the config dataclasses (``--solver.Cp 2``), so defaults are never
 copied by hand. Precedence: built-in defaults < ``--config FILE`` (JSON) < flags.
@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_config_flags(p, XLinearConfig, only=_PREDICT_KNOBS)
 
     _add_text2text_parser(sub)
+    _add_retrieval_parser(sub)
 
     p = sub.add_parser("config", help="print every setting with its default as JSON")
     p.add_argument("--config", help="JSON file to merge over the defaults")
@@ -156,6 +157,91 @@ def _add_text2text_parser(sub) -> None:
     p.add_argument("-k", "--ks", default="1,3,5,10", help="cut-offs, e.g. 1,3,5,10")
     _add_threads(p)
     _add_config_flags(p, XLinearConfig, only=("beam_size",))
+
+
+def _add_column_args(p: argparse.ArgumentParser, catalog: bool, pairs: bool) -> None:
+    g = p.add_argument_group("file columns (CSV, or TSV for .tsv files; gzip allowed)")
+    if catalog:
+        g.add_argument("--id-column", default="product_uid", help="catalog: product id column")
+        g.add_argument("--title-column", default="product_title", help="catalog: title column")
+    if pairs:
+        g.add_argument("--query-column", default="search_term", help="pairs: query column")
+        g.add_argument("--product-column", default="product_uid", help="pairs: product column")
+        g.add_argument("--relevance-column", default="relevance",
+                       help="pairs: relevance grade column ('' = every pair is positive)")
+
+
+def _add_retrieval_parser(sub) -> None:
+    from ..retrieval.retriever import RetrieverConfig
+
+    ret = sub.add_parser("retrieval", help="search queries -> products: train, search, evaluate")
+    rsub = ret.add_subparsers(dest="ret_command", required=True, metavar="ACTION")
+    p = rsub.add_parser("train", help="train from a catalog and judged (query, product) pairs")
+    p.add_argument("--catalog", required=True, help="products file (id, title)")
+    p.add_argument("--pairs", required=True, help="judged pairs file (query, product, grade)")
+    p.add_argument("-m", "--model", required=True, help="output model directory")
+    p.add_argument("--config", help="JSON file with settings")
+    _add_column_args(p, catalog=True, pairs=True)
+    _add_threads(p)
+    _add_config_flags(p, RetrieverConfig)
+    p = rsub.add_parser("search", help="one JSON object per query line: the ranked products")
+    p.add_argument("-m", "--model", required=True, help="model directory")
+    p.add_argument("-i", "--input", default="-", help="queries, one per line ('-' = standard "
+                                                       "input, answered line by line)")
+    p.add_argument("-k", "--top-k", type=int, default=10, help="products per query")
+    p.add_argument("--beam-size", type=int, default=None, help="beam width (default: model's)")
+    p = rsub.add_parser("evaluate", help="recall@10/100, nDCG@10, MRR of judged queries (JSON)")
+    p.add_argument("-m", "--model", required=True, help="model directory")
+    p.add_argument("--pairs", required=True, help="judged pairs file")
+    p.add_argument("--beam-size", type=int, default=None, help="beam width (default: model's)")
+    _add_column_args(p, catalog=False, pairs=True)
+    _add_threads(p)
+
+
+def cmd_retrieval(args: argparse.Namespace) -> int:
+    from ..retrieval import data as rdata
+    from ..retrieval.retriever import ProductRetriever, RetrieverConfig
+
+    def judgments(path):
+        return rdata.read_judgments(path, query_column=args.query_column,
+                                    product_column=args.product_column,
+                                    relevance_column=args.relevance_column or None)
+
+    if args.ret_command == "train":
+        catalog = rdata.read_catalog(args.catalog, id_column=args.id_column,
+                                     title_column=args.title_column)
+        cfg = _config_from_args(args, RetrieverConfig)
+        t0 = time.perf_counter()
+        model = ProductRetriever(cfg).fit(catalog, judgments(args.pairs), threads=args.threads)
+        model.save(args.model)
+        logger.info("trained on %d products in %.2f s; saved to %s", len(catalog.ids),
+                    time.perf_counter() - t0, args.model)
+        return 0
+    model = ProductRetriever.load(args.model)
+    if args.ret_command == "evaluate":
+        result = model.evaluate(judgments(args.pairs), beam_size=args.beam_size,
+                                threads=args.threads)
+        print(json.dumps({k: round(v, 6) for k, v in result.items()}, indent=1))
+        return 0
+    if args.top_k < 1:
+        raise XmrError(f"--top-k must be >= 1; got {args.top_k}")
+    lines = sys.stdin if args.input == "-" else _read_lines(args.input)
+    for line in lines:
+        query = line.rstrip("\r\n")
+        hits = model.search(query, args.top_k, beam_size=args.beam_size)
+        results = [{"product_id": h.product_id, "title": h.title, "score": round(h.score, 6)}
+                   for h in hits]
+        print(json.dumps({"query": query, "results": results}, ensure_ascii=False), flush=True)
+    return 0
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise XmrError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise XmrError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
 
 
 def cmd_text2text(args: argparse.Namespace) -> int:
@@ -338,7 +424,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
-             "config": cmd_config, "demo": cmd_demo, "text2text": cmd_text2text}
+             "config": cmd_config, "demo": cmd_demo, "text2text": cmd_text2text,
+             "retrieval": cmd_retrieval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

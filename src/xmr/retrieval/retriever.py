@@ -1,0 +1,221 @@
+"""ProductRetriever: search query text -> ranked products, with XR-Linear over TF-IDF features.
+
+Inputs are queries, labels are products. Besides the judged (query, product) pairs, each
+product's title is, by default, one more training row for that product, and the title's TF-IDF is
+concatenated with PIFA to embed the product for indexing: a product that no training query
+pointed to can still be retrieved through its title.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ..config import Config, check_range, field
+from ..errors import DataError, ModelFormatError, NotFittedError
+from ..io.store import atomic_directory, read_manifest, write_manifest
+from ..rank import TopK
+from ..text.config import BlockConfig, TfidfConfig
+from ..text.text2text import Text2Text, Text2TextConfig
+from .data import Catalog, Judgments
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "xmr.retrieval"
+FORMAT_VERSION = 1
+IDS_FILE = "product_ids.txt"
+
+
+def _default_text2text() -> Text2TextConfig:
+    # word 1-2-grams + character trigrams with an end-of-word marker, as the product-search
+    # work describes; beam 10, top 100 (recall@100 is a headline metric)
+    vec = TfidfConfig(blocks=(BlockConfig(kind="word", min_n=1, max_n=2),
+                              BlockConfig(kind="char", min_n=3, max_n=3)))
+    return Text2TextConfig(vectorizer=vec).replace({"model.predict.top_k": 100})
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrieverConfig(Config):
+    """Settings of a product retriever."""
+
+    text2text: Text2TextConfig = field(_default_text2text(), "features, indexing, training")
+    title_rows: bool = field(True, "add each product's title as a training row for it")
+    min_relevance: float = field(2.5, "a judged pair is a training positive from this grade")
+
+    def validate(self) -> None:
+        check_range(type(self).__name__, "min_relevance", self.min_relevance)
+
+
+class Hit(NamedTuple):
+    """One search result."""
+
+    product_id: str
+    title: str
+    score: float
+
+
+class ProductRetriever:
+    """Query text in, ranked product ids (with titles and scores) out."""
+
+    def __init__(self, config: RetrieverConfig | None = None) -> None:
+        self.config = config or RetrieverConfig()
+        self.pipeline_: Text2Text | None = None
+        self.product_ids_: list[str] | None = None
+        self._index: dict[str, int] | None = None
+
+    # -- training -------------------------------------------------------------------------------
+    def fit(self, catalog: Catalog, judgments: Judgments, *,
+            threads: int | None = None) -> ProductRetriever:
+        """Train on judged pairs (positives: grade >= ``min_relevance``) and the catalog."""
+        index = {pid: i for i, pid in enumerate(catalog.ids)}
+        rows = _positive_rows(judgments, index, self.config.min_relevance)
+        texts = list(rows)
+        labels = [sorted(rows[q]) for q in texts]
+        if self.config.title_rows:
+            has_title = [i for i, t in enumerate(catalog.titles) if t]
+            texts += [catalog.titles[i] for i in has_title]
+            labels += [[i] for i in has_title]
+        if not texts:
+            raise DataError("nothing to train on: no positive pairs and no titles")
+        logger.info("retrieval: %d training rows (%d queries) over %d products", len(texts),
+                    len(rows), len(catalog.ids))
+        self.pipeline_ = Text2Text(self.config.text2text).fit(texts, labels, catalog.titles,
+                                                             threads=threads)
+        self.product_ids_ = list(catalog.ids)
+        self._index = index
+        return self
+
+    def _check_fitted(self) -> Text2Text:
+        if self.pipeline_ is None:
+            raise NotFittedError("this ProductRetriever is not fitted; call fit() or load()")
+        return self.pipeline_
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, *, beam_size: int | None = None) -> list[Hit]:
+        """Top ``k`` products of one query (single-query path, featurization included).
+        An empty or whitespace-only query, or one with no known n-gram, returns ``[]``."""
+        pipe = self._check_fitted()
+        ids = self.product_ids_
+        return [Hit(ids[p.id], p.text, p.score)
+                for p in pipe.predict_one(query, top_k=k, beam_size=beam_size)]
+
+    def search_batch(self, queries: Sequence[str], k: int = 100, *,
+                     beam_size: int | None = None, threads: int | None = None) -> TopK:
+        """Top ``k`` product indices (positions in the catalog) of many queries."""
+        return self._check_fitted().predict_ids(queries, top_k=k, beam_size=beam_size,
+                                                threads=threads)
+
+    def evaluate(self, judgments: Judgments, *, beam_size: int | None = None,
+                 threads: int | None = None) -> dict[str, float]:
+        """recall@10, recall@100, graded nDCG@10 and MRR over the distinct judged queries."""
+        index = self._index or {pid: i for i, pid in enumerate(self.product_ids_ or [])}
+        queries, relevant, grades = group_judgments(judgments, index, self.config.min_relevance)
+        top = self.search_batch(queries, k=100, beam_size=beam_size, threads=threads)
+        return retrieval_metrics(top.indices, relevant, grades)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``path`` atomically (``text2text/``, ``product_ids.txt``, manifest)."""
+        pipe = self._check_fitted()
+        with atomic_directory(path) as tmp:
+            pipe.save(tmp / "text2text")
+            (tmp / IDS_FILE).write_text("".join(f"{p}\n" for p in self.product_ids_),
+                                        encoding="utf-8")
+            write_manifest(tmp, {"format": FORMAT_NAME, "version": FORMAT_VERSION, "arrays": {},
+                                 "config": self.config.to_dict()})
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, mmap: bool = True) -> ProductRetriever:
+        """Load a saved retriever (arrays memory-mapped when ``mmap``)."""
+        path = Path(path)
+        manifest = read_manifest(path)
+        if manifest.get("format") != FORMAT_NAME:
+            raise ModelFormatError(f"{path}: a {manifest.get('format')!r} model, not a "
+                                   f"{FORMAT_NAME} model")
+        obj = cls(RetrieverConfig.from_dict(manifest.get("config", {})))
+        obj.pipeline_ = Text2Text.load(path / "text2text", mmap=mmap)
+        ids_file = path / IDS_FILE
+        if not ids_file.exists():
+            raise ModelFormatError(f"{ids_file}: missing")
+        obj.product_ids_ = ids_file.read_text(encoding="utf-8").split("\n")[:-1]
+        if len(obj.product_ids_) != len(obj.pipeline_.items_):
+            raise ModelFormatError(f"{path}: {len(obj.product_ids_)} product ids but "
+                                   f"{len(obj.pipeline_.items_)} titles")
+        obj._index = {pid: i for i, pid in enumerate(obj.product_ids_)}
+        return obj
+
+
+def _positive_rows(judgments: Judgments, index: dict[str, int],
+                   min_relevance: float) -> dict[str, set[int]]:
+    """Distinct non-empty query -> catalog positions of its positive products."""
+    unknown = sorted({p for p in judgments.products if p not in index})
+    if unknown:
+        raise DataError(f"{len(unknown)} judged product id(s) are not in the catalog, e.g. "
+                        f"{unknown[:5]}")
+    rows: dict[str, set[int]] = {}
+    for q, p, g in zip(judgments.queries, judgments.products, judgments.grades.tolist(),
+                       strict=True):
+        if g >= min_relevance and q:
+            rows.setdefault(q, set()).add(index[p])
+    return rows
+
+
+def group_judgments(judgments: Judgments, index: dict[str, int], min_relevance: float
+                    ) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """Per distinct query with at least one positive: (query, positive positions, gains of all
+    judged positions). Gains are ``(grade - 1) / 2`` (1 -> 0, 3 -> 1) for every judged product.
+    Unknown product ids are an error."""
+    _positive_rows(judgments, index, min_relevance)  # validates ids
+    by_query: dict[str, dict[int, float]] = {}
+    for q, p, g in zip(judgments.queries, judgments.products, judgments.grades.tolist(),
+                       strict=True):
+        by_query.setdefault(q, {})[index[p]] = g
+    queries, relevant, gains = [], [], []
+    for q, judged in by_query.items():
+        pos = np.array(sorted(i for i, g in judged.items() if g >= min_relevance), dtype=np.int64)
+        if pos.size == 0 or not q:
+            continue
+        queries.append(q)
+        relevant.append(pos)
+        gains.append(np.array([[i, (g - 1.0) / 2.0] for i, g in judged.items()]))
+    return queries, relevant, gains
+
+
+def retrieval_metrics(top: np.ndarray, relevant: Sequence[np.ndarray],
+                      gains: Sequence[np.ndarray]) -> dict[str, float]:
+    """recall@10 / @100, graded nDCG@10 and MRR.
+
+    Parameters
+    ----------
+    top : int array (n_queries, k >= 100), -1 = none
+    relevant : per query, int array of positive product positions
+    gains : per query, float array (n_judged, 2) of (position, gain)
+    """
+    n = len(relevant)
+    r10 = np.empty(n)
+    r100 = np.empty(n)
+    ndcg = np.empty(n)
+    rr = np.empty(n)
+    disc = 1.0 / np.log2(np.arange(2, 12))
+    for i in range(n):  # per query: small arrays, runs once per evaluation
+        row = top[i]
+        hit = np.isin(row, relevant[i])
+        r10[i] = hit[:10].sum() / relevant[i].size
+        r100[i] = hit[:100].sum() / relevant[i].size
+        first = np.flatnonzero(hit)
+        rr[i] = 1.0 / (first[0] + 1) if first.size else 0.0
+        gain_of = dict(zip(gains[i][:, 0].astype(np.int64).tolist(), gains[i][:, 1].tolist(),
+                           strict=True))
+        g = np.array([gain_of.get(int(p), 0.0) for p in row[:10]])
+        ideal = np.sort(gains[i][:, 1])[::-1][:10]
+        idcg = (ideal * disc[:ideal.size]).sum()
+        ndcg[i] = (g * disc[:g.size]).sum() / idcg if idcg > 0 else 0.0
+    return {"recall@10": float(r10.mean()), "recall@100": float(r100.mean()),
+            "nDCG@10": float(ndcg.mean()), "MRR": float(rr.mean()), "queries": n}
