@@ -10,8 +10,15 @@ import pytest
 
 from xmr.cli.main import main
 from xmr.errors import DataError
-from xmr.retrieval import (Judgments, ProductRetriever, RetrieverConfig, read_catalog,
-                           read_judgments, retrieval_metrics, split_queries)
+from xmr.retrieval import (
+    Judgments,
+    ProductRetriever,
+    RetrieverConfig,
+    read_catalog,
+    read_judgments,
+    retrieval_metrics,
+    split_queries,
+)
 
 BRANDS = ["acme", "zenith", "orbit", "nova", "polar", "delta", "sigma", "omega", "terra", "lumen",
           "vortex", "ember"]

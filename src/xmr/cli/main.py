@@ -1,4 +1,4 @@
-"""The ``xmr`` command: demo, train, predict, evaluate, config, text2text, retrieval.
+"""The ``xmr`` command: demo, train, predict, evaluate, config, text2text, retrieval, qac.
 
 Model flags are generated from the config dataclasses (``--solver.Cp 2``), so defaults are never
 copied by hand. Precedence: built-in defaults < ``--config FILE`` (JSON) < flags.
@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_text2text_parser(sub)
     _add_retrieval_parser(sub)
+    _add_qac_parser(sub)
 
     p = sub.add_parser("config", help="print every setting with its default as JSON")
     p.add_argument("--config", help="JSON file to merge over the defaults")
@@ -242,6 +243,82 @@ def _read_lines(path: str) -> list[str]:
         raise XmrError(f"{path}: no such file") from None
     except UnicodeDecodeError as exc:
         raise XmrError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+
+
+def _add_qac_parser(sub) -> None:
+    from ..qac.completer import QacConfig
+
+    qac = sub.add_parser("qac", help="query autocompletion: train, complete, evaluate",
+                         description="Session-aware query autocompletion: previous query + "
+                                     "typed prefix -> full query, learned from a query log "
+                                     "(one query per line, in per-user time order).")
+    qsub = qac.add_subparsers(dest="qac_command", required=True, metavar="ACTION")
+    for name, helptext in (("train", "train on the first part of a query log"),
+                           ("evaluate", "MRR@10, success@k, BLEU on the last part (JSON)")):
+        p = qsub.add_parser(name, help=helptext)
+        p.add_argument("--queries", required=True, help="query log (plain or .gz)")
+        p.add_argument("--train-fraction", type=float, default=0.9,
+                       help="first share of the (previous, next) pairs used for training")
+        p.add_argument("--seed", type=int, default=0, help="seed of the typed-prefix lengths")
+        p.add_argument("--session-rule", default="adjacent", choices=["adjacent", "shared-token"],
+                       help="what counts as the previous query (see xmr.qac.data)")
+        if name == "train":
+            p.add_argument("-m", "--model", required=True, help="output model directory")
+            p.add_argument("--config", help="JSON file with settings")
+            _add_threads(p)
+            _add_config_flags(p, QacConfig)
+        else:
+            p.add_argument("-m", "--model", required=True, help="model directory")
+            p.add_argument("--no-bleu", action="store_true", help="skip BLEU (needs sacrebleu)")
+    p = qsub.add_parser("complete", help="suggest completions; reads prefixes from standard "
+                                         "input when none are given (interactive)")
+    p.add_argument("-m", "--model", required=True, help="model directory")
+    p.add_argument("prefix", nargs="*", help="prefixes to complete (none: read standard input, "
+                                             "one 'prefix' or 'previous<TAB>prefix' per line)")
+    p.add_argument("--previous", default="", help="the previous query of the session")
+    p.add_argument("-k", type=int, default=10, help="suggestions per prefix")
+    p.add_argument("--plain", action="store_true",
+                   help="print suggestions one per line instead of JSON lines")
+
+
+def cmd_qac(args: argparse.Namespace) -> int:
+    from ..qac import data as qdata
+    from ..qac.completer import QacConfig, QueryAutocompleter
+
+    if args.qac_command in ("train", "evaluate"):
+        queries = qdata.read_queries(args.queries)
+        train, test = qdata.make_examples(queries, train_fraction=args.train_fraction,
+                                          seed=args.seed, session_rule=args.session_rule)
+    if args.qac_command == "train":
+        cfg = _config_from_args(args, QacConfig)
+        t0 = time.perf_counter()
+        model = QueryAutocompleter(cfg).fit(train, threads=args.threads)
+        model.save(args.model)
+        logger.info("trained on %d examples in %.2f s; saved to %s", len(train.target),
+                    time.perf_counter() - t0, args.model)
+        return 0
+    model = QueryAutocompleter.load(args.model)
+    if args.qac_command == "evaluate":
+        from ..qac.evaluate import evaluate_completer
+
+        result = evaluate_completer(model, test, with_bleu=not args.no_bleu)
+        print(json.dumps(result, indent=1))
+        return 0
+    if args.k < 1:
+        raise XmrError(f"-k must be >= 1; got {args.k}")
+    inputs = ([(args.previous, p) for p in args.prefix] if args.prefix else
+              ((line.rstrip("\r\n").split("\t", 1) if "\t" in line else
+                (args.previous, line.rstrip("\r\n"))) for line in sys.stdin))
+    for previous, prefix in inputs:
+        sugg = model.complete(prefix, previous, args.k)
+        if args.plain:
+            print(f"{prefix!r}:" + "".join(f"\n  {i + 1}. {s.query}" for i, s in
+                                           enumerate(sugg)), flush=True)
+        else:
+            print(json.dumps({"previous": previous, "prefix": prefix,
+                              "suggestions": [{"query": s.query, "score": round(s.score, 6)}
+                                              for s in sugg]}, ensure_ascii=False), flush=True)
+    return 0
 
 
 def cmd_text2text(args: argparse.Namespace) -> int:
@@ -425,7 +502,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 _COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
              "config": cmd_config, "demo": cmd_demo, "text2text": cmd_text2text,
-             "retrieval": cmd_retrieval}
+             "retrieval": cmd_retrieval, "qac": cmd_qac}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -74,6 +74,19 @@ class ProductRetriever:
             threads: int | None = None) -> ProductRetriever:
         """Train on judged pairs (positives: grade >= ``min_relevance``) and the catalog."""
         index = {pid: i for i, pid in enumerate(catalog.ids)}
+        texts, labels = self.training_rows(catalog, judgments)
+        logger.info("retrieval: %d training rows over %d products", len(texts), len(catalog.ids))
+        self.pipeline_ = Text2Text(self.config.text2text).fit(texts, labels, catalog.titles,
+                                                             threads=threads)
+        self.product_ids_ = list(catalog.ids)
+        self._index = index
+        return self
+
+    def training_rows(self, catalog: Catalog, judgments: Judgments
+                      ) -> tuple[list[str], list[list[int]]]:
+        """(texts, catalog positions) the model trains on: one row per distinct query with a
+        positive product, then (with ``title_rows``) one row per non-empty title."""
+        index = {pid: i for i, pid in enumerate(catalog.ids)}
         rows = _positive_rows(judgments, index, self.config.min_relevance)
         texts = list(rows)
         labels = [sorted(rows[q]) for q in texts]
@@ -83,13 +96,7 @@ class ProductRetriever:
             labels += [[i] for i in has_title]
         if not texts:
             raise DataError("nothing to train on: no positive pairs and no titles")
-        logger.info("retrieval: %d training rows (%d queries) over %d products", len(texts),
-                    len(rows), len(catalog.ids))
-        self.pipeline_ = Text2Text(self.config.text2text).fit(texts, labels, catalog.titles,
-                                                             threads=threads)
-        self.product_ids_ = list(catalog.ids)
-        self._index = index
-        return self
+        return texts, labels
 
     def _check_fitted(self) -> Text2Text:
         if self.pipeline_ is None:

@@ -1,0 +1,226 @@
+"""Session-aware query autocompletion: (previous query, typed prefix) -> full queries.
+
+Labels are the distinct queries seen in training, numbered in lexicographic order, so the
+queries that extend a prefix are one id range ``[lo, hi)`` found by binary search. The search is
+restricted to that range (``restrict="subtree"``): beam search only enters tree nodes with an
+allowed label below them, and if the beam still finds fewer than ``k`` of them, the most popular
+remaining completions fill the list, so whenever ``k`` known queries extend the prefix, ``k``
+suggestions come back and every suggestion starts with the prefix. ``restrict="post-filter"``
+is the published method: beam search over all labels, then keep those starting with the prefix
+(which may leave fewer than ``k``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .._kernels.constraint import ancestor_mask
+from ..config import Config, check_choice, check_range, field
+from ..errors import DataError, ModelFormatError, NotFittedError
+from ..index.config import IndexerConfig
+from ..index.trie import hybrid_tree, trie_tree
+from ..io.store import atomic_directory, read_manifest, write_manifest
+from ..linear.config import XLinearConfig
+from ..linear.model import XLinearModel
+from .data import Examples
+from .features import QacFeaturizer
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "xmr.qac"
+FORMAT_VERSION = 1
+LABELS_FILE = "queries.txt"
+INDEXERS = ("trie", "hybrid", "kmeans")
+MAX_INPUT_CHARS = 1000  # longer prefixes / previous queries are cut (bounds the latency)
+_END = "\U0010ffff"  # sorts after every character: prefix + _END bounds the prefix's range
+
+
+@dataclass(frozen=True, kw_only=True)
+class QacConfig(Config):
+    """Settings of a query autocompleter."""
+
+    indexer: str = field("trie", "label tree: trie, hybrid (trie + k-means), kmeans")
+    trie_depth: int = field(2, "hybrid: characters of trie before k-means takes over")
+    max_leaf_size: int = field(100, "most queries in one leaf cluster (trie and hybrid)")
+    position_weight: str = field("inverse-position",
+                                 "prefix n-gram weights: inverse-position or word-start")
+    use_previous: bool = field(True, "use the previous query (False: prefix only)")
+    restrict: str = field("subtree", "subtree (always k if k completions exist) or post-filter")
+    model: XLinearConfig = field(XLinearConfig(), "XR-Linear training and beam search")
+
+    def validate(self) -> None:
+        name = type(self).__name__
+        check_choice(name, "indexer", self.indexer, INDEXERS)
+        check_range(name, "trie_depth", self.trie_depth, 0)
+        check_range(name, "max_leaf_size", self.max_leaf_size, 1)
+        check_choice(name, "position_weight", self.position_weight,
+                     ("inverse-position", "word-start"))
+        check_choice(name, "restrict", self.restrict, ("subtree", "post-filter"))
+
+
+class Suggestion(NamedTuple):
+    """A completion and its score (filled-in popular completions score 0)."""
+
+    query: str
+    score: float
+
+
+def prefix_range(labels: list[str], prefix: str) -> tuple[int, int]:
+    """Ids ``[lo, hi)`` of the sorted ``labels`` that start with ``prefix``."""
+    lo = bisect.bisect_left(labels, prefix)
+    hi = bisect.bisect_left(labels, prefix + _END, lo)
+    return lo, hi
+
+
+def top_popular(counts: np.ndarray, lo: int, hi: int, k: int, exclude=()) -> list[int]:
+    """Up to ``k`` ids in ``[lo, hi)`` by decreasing count (ties: lower id), skipping
+    ``exclude``."""
+    need = k + len(exclude)
+    seg = counts[lo:hi]
+    if seg.shape[0] > need:
+        part = np.argpartition(-seg, need - 1)[:need]
+        order = part[np.lexsort((part, -seg[part]))]
+    else:
+        order = np.lexsort((np.arange(seg.shape[0]), -seg))
+    skip = set(exclude)
+    return [lo + int(i) for i in order if lo + int(i) not in skip][:k]
+
+
+class QueryAutocompleter:
+    """Suggest full queries from the previous query and the typed prefix."""
+
+    def __init__(self, config: QacConfig | None = None) -> None:
+        self.config = config or QacConfig()
+        self.labels_: list[str] | None = None
+        self.counts_: np.ndarray | None = None
+        self.featurizer_: QacFeaturizer | None = None
+        self.model_: XLinearModel | None = None
+
+    # -- training -------------------------------------------------------------------------------
+    def fit(self, examples: Examples, *, threads: int | None = None) -> QueryAutocompleter:
+        """Train on (previous, prefix, target) examples; labels = the distinct targets."""
+        cfg = self.config
+        if not examples.target:
+            raise DataError("no training examples")
+        labels, inverse, counts = np.unique(np.asarray(examples.target, dtype=object),
+                                            return_inverse=True, return_counts=True)
+        labels = labels.tolist()
+        if labels[0] == "":
+            raise DataError("a target query is empty")
+        t0 = time.perf_counter()
+        feat = QacFeaturizer(cfg.position_weight, cfg.use_previous).fit(
+            examples.previous, examples.prefix, labels, threads=threads)
+        X = feat.transform(examples.previous, examples.prefix, threads=threads)
+        Y = [[int(i)] for i in inverse]
+        tree = None
+        if cfg.indexer == "trie":
+            tree = trie_tree(labels, cfg.max_leaf_size)
+        elif cfg.indexer == "hybrid":
+            emb = feat.prefix_vec.transform(labels, threads=threads)
+            tree = hybrid_tree(labels, emb, cfg.trie_depth, IndexerConfig(
+                max_leaf_size=cfg.max_leaf_size, seed=cfg.model.indexer.seed))
+        logger.info("qac: %d examples, %d queries, %d features, tree %s (%.2f s)",
+                    X.shape[0], len(labels), X.shape[1],
+                    tree.level_sizes() if tree is not None else "k-means",
+                    time.perf_counter() - t0)
+        self.model_ = XLinearModel(cfg.model).fit(X, Y, tree=tree, threads=threads)
+        self.labels_, self.counts_, self.featurizer_ = labels, counts.astype(np.int64), feat
+        self._prepare()
+        return self
+
+    def _prepare(self) -> None:
+        layout = self.model_.layout_
+        self._slots = self.model_._label_slots()
+        self._parent = self.model_._node_parent()
+        self._leaf_start = int(layout.level_start[layout.depth])
+        self._n_nodes = int(layout.n_nodes)
+
+    def _check_fitted(self) -> None:
+        if self.model_ is None:
+            raise NotFittedError("this QueryAutocompleter is not fitted; call fit() or load()")
+
+    # -- completion -----------------------------------------------------------------------------
+    def complete(self, prefix: str, previous: str = "", k: int = 10) -> list[Suggestion]:
+        """Up to ``k`` suggestions, best first, each starting with ``prefix``.
+
+        An empty prefix ranks all known queries (by the previous query when there is one);
+        a prefix that no known query extends returns ``[]``; inputs longer than 1000 characters
+        are cut; lower-casing and Unicode normalization follow the featurizer (NFKC), but the
+        prefix match itself is exact.
+        """
+        self._check_fitted()
+        if not isinstance(prefix, str) or not isinstance(previous, str):
+            raise DataError("prefix and previous query must be str")
+        if k < 1:
+            raise DataError(f"k must be >= 1; got {k}")
+        prefix = prefix[:MAX_INPUT_CHARS]
+        previous = previous[:MAX_INPUT_CHARS]
+        labels = self.labels_
+        lo, hi = prefix_range(labels, prefix)
+        if lo == hi:
+            return []
+        x = self.featurizer_.transform_one(previous, prefix)
+        if x[0].shape[0] == 0:  # nothing known about the input: popularity within the range
+            return [Suggestion(labels[i], 0.0) for i in top_popular(self.counts_, lo, hi, k)]
+        if self.config.restrict == "post-filter":
+            top = self.model_.predict_one(x, top_k=max(k, 100))
+            ids = [int(i) for i in top.indices if lo <= i < hi][:k]
+            scores = dict(zip(top.indices.tolist(), top.scores.tolist(), strict=True))
+            return [Suggestion(labels[i], scores[i]) for i in ids]
+        mask = None
+        if hi - lo < len(labels):
+            mask = ancestor_mask(lo, hi, self._slots, self._leaf_start, self._parent,
+                                 self._n_nodes)
+        top = self.model_.predict_one(x, top_k=k, labels=mask)
+        out = [Suggestion(labels[i], float(s))
+               for i, s in zip(top.indices.tolist(), top.scores.tolist(), strict=True) if i >= 0]
+        want = min(k, hi - lo)
+        if len(out) < want:  # the beam missed: fill with the most popular completions
+            got = [int(i) for i in top.indices if i >= 0]
+            out += [Suggestion(labels[i], 0.0)
+                    for i in top_popular(self.counts_, lo, hi, want - len(out), got)]
+        return out
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``path`` atomically: model, featurizer, ``queries.txt`` (query<TAB>count)."""
+        self._check_fitted()
+        with atomic_directory(path) as tmp:
+            self.model_.save(tmp / "xlinear")
+            self.featurizer_.save(tmp / "features")
+            (tmp / LABELS_FILE).write_text("".join(
+                f"{q}\t{c}\n" for q, c in zip(self.labels_, self.counts_.tolist(), strict=True)),
+                encoding="utf-8")
+            write_manifest(tmp, {"format": FORMAT_NAME, "version": FORMAT_VERSION, "arrays": {},
+                                 "config": self.config.to_dict()})
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, mmap: bool = True) -> QueryAutocompleter:
+        """Load a saved autocompleter (arrays memory-mapped when ``mmap``)."""
+        path = Path(path)
+        manifest = read_manifest(path)
+        if manifest.get("format") != FORMAT_NAME:
+            raise ModelFormatError(f"{path}: a {manifest.get('format')!r} model, not a "
+                                   f"{FORMAT_NAME} model")
+        obj = cls(QacConfig.from_dict(manifest.get("config", {})))
+        obj.model_ = XLinearModel.load(path / "xlinear", mmap=mmap)
+        obj.featurizer_ = QacFeaturizer.load(path / "features", obj.config.position_weight,
+                                             obj.config.use_previous, mmap=mmap)
+        rows = (path / LABELS_FILE).read_text(encoding="utf-8").split("\n")[:-1]
+        pairs = [r.rsplit("\t", 1) for r in rows]
+        obj.labels_ = [q for q, _ in pairs]
+        obj.counts_ = np.array([int(c) for _, c in pairs], dtype=np.int64)
+        if len(obj.labels_) != obj.model_.n_labels_:
+            raise ModelFormatError(f"{path}: {len(obj.labels_)} queries but the model has "
+                                   f"{obj.model_.n_labels_} labels")
+        obj._prepare()
+        return obj

@@ -1,0 +1,103 @@
+"""Features of (previous query, typed prefix): word TF-IDF of the previous query stacked with
+position-weighted character n-gram TF-IDF of the prefix (ANCHORS.md section 4)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import DataError
+from ..text.config import BlockConfig, TfidfConfig
+from ..text.vectorizer import TfidfVectorizer
+
+
+def prefix_config(position_weight: str) -> TfidfConfig:
+    """Character 1-3-grams over the whole typed text, weighted by ``position_weight``."""
+    return TfidfConfig(blocks=(BlockConfig(kind="prefix", min_n=1, max_n=3,
+                                           position_weight=position_weight),))
+
+
+PREVIOUS_CONFIG = TfidfConfig(blocks=(BlockConfig(kind="word", min_n=1, max_n=1),))
+
+
+class QacFeaturizer:
+    """[previous-query words | prefix characters], each part unit-norm, the row unit-norm.
+
+    Parameters
+    ----------
+    position_weight : "inverse-position" (an n-gram starting at character i counts 1/(i+1))
+        or "word-start" (n-grams starting a word count 1, inside a word 0.5)
+    use_previous : bool
+        False gives the prefix-only baseline (no previous-query columns).
+    """
+
+    def __init__(self, position_weight: str = "inverse-position", use_previous: bool = True):
+        self.position_weight = position_weight
+        self.use_previous = use_previous
+        self.prefix_vec = TfidfVectorizer(prefix_config(position_weight))
+        self.previous_vec = TfidfVectorizer(PREVIOUS_CONFIG) if use_previous else None
+
+    def fit(self, previous: Sequence[str], prefixes: Sequence[str], labels: Sequence[str],
+            threads: int | None = None) -> QacFeaturizer:
+        """Prefix n-gram statistics come from the prefixes and the full label strings (a label
+        is the longest prefix of itself); previous-query words from the previous queries."""
+        self.prefix_vec.fit(list(prefixes) + list(labels), threads=threads)
+        if self.previous_vec is not None:
+            nonempty = [p for p in previous if p.strip()]
+            if not nonempty:
+                raise DataError("no non-empty previous query to learn words from; use "
+                                "use_previous=False")
+            self.previous_vec.fit(nonempty, threads=threads)
+        return self
+
+    @property
+    def n_features(self) -> int:
+        n = self.prefix_vec.n_features_
+        return n + (self.previous_vec.n_features_ if self.previous_vec is not None else 0)
+
+    def transform(self, previous: Sequence[str], prefixes: Sequence[str],
+                  threads: int | None = None) -> sp.csr_matrix:
+        """(n, n_features) float32 CSR."""
+        P = self.prefix_vec.transform(list(prefixes), threads=threads)
+        if self.previous_vec is None:
+            return P
+        W = self.previous_vec.transform(list(previous), threads=threads)
+        X = sp.hstack([P, W], format="csr", dtype=np.float32)
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        X.data *= np.repeat(scale, np.diff(X.indptr)).astype(np.float32)
+        X.indices = X.indices.astype(np.int32)
+        return X
+
+    def transform_one(self, previous: str, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        """(indices int32, values float32) of one example: the real-time path."""
+        pi, pv = self.prefix_vec.transform_one(prefix)
+        if self.previous_vec is None or not previous:
+            return pi, pv
+        wi, wv = self.previous_vec.transform_one(previous)
+        if wi.shape[0] == 0:
+            return pi, pv
+        idx = np.concatenate([pi, wi + np.int32(self.prefix_vec.n_features_)])
+        val = np.concatenate([pv, wv])
+        norm = np.float32(np.sqrt(np.dot(val, val)))
+        return idx, (val / norm if norm > 0 else val)
+
+    def save(self, path: str | os.PathLike) -> None:
+        path = Path(path)
+        self.prefix_vec.save(path / "prefix")
+        if self.previous_vec is not None:
+            self.previous_vec.save(path / "previous")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, position_weight: str, use_previous: bool,
+             mmap: bool = True) -> QacFeaturizer:
+        path = Path(path)
+        obj = cls(position_weight, use_previous)
+        obj.prefix_vec = TfidfVectorizer.load(path / "prefix", mmap=mmap)
+        if use_previous:
+            obj.previous_vec = TfidfVectorizer.load(path / "previous", mmap=mmap)
+        return obj
