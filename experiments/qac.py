@@ -39,6 +39,8 @@ VARIANTS = [
                                                              "trie_depth": 1}, ("subtree",)),
     ("hybrid (trie depth 2 + k-means), prefix + previous", {"indexer": "hybrid",
                                                              "trie_depth": 2}, ("subtree",)),
+    ("trie, no popularity prior, prefix + previous", {"indexer": "trie",
+                                                      "popularity_weight": 0.0}, ("subtree",)),
     ("trie, word-start weights, prefix + previous", {"indexer": "trie",
                                                      "position_weight": "word-start"},
      ("subtree",)),
@@ -114,7 +116,10 @@ def write_report(res: dict, docs: Path) -> Path:
         "**Features**: word TF-IDF of the previous query, stacked with character 1-3-gram TF-IDF "
         "of the prefix where an n-gram starting at character i counts 1/(i+1) "
         "(`inverse-position`) or 1 at a word start and 0.5 inside a word (`word-start`). "
-        "**Model**: XR-Linear (L2-SVM, threshold 0.1, beam 10). **Restrict**: `post-filter` is "
+        "**Model**: XR-Linear (L2-SVM, threshold 0.1, beam 10); the 100 best completions of "
+        "the beam, plus the 10 most popular ones for the prefix (scored by the model), are "
+        "ranked by model score x (1 + training count)^2 (`popularity_weight` 2, chosen on a "
+        "validation split cut from the training part). **Restrict**: `post-filter` is "
         "the published method (beam search over all queries, keep those starting with the "
         "prefix); `subtree` restricts beam search to the queries extending the prefix and fills "
         "from the most popular ones if the beam finds fewer than 10.", "",

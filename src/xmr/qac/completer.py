@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._kernels.constraint import ancestor_mask
 from ..config import Config, check_choice, check_range, field
@@ -54,6 +55,11 @@ class QacConfig(Config):
                                  "prefix n-gram weights: inverse-position or word-start")
     use_previous: bool = field(True, "use the previous query (False: prefix only)")
     restrict: str = field("subtree", "subtree (always k if k completions exist) or post-filter")
+    popularity_weight: float = field(2.0, "rank by score * (1 + training count) ** this "
+                                          "(2.0: best of 0-4 on a validation split of AOL)")
+    candidates: int = field(100, "labels taken from the beam before ranking, at least k")
+    train_prefixes: int = field(1, "training rows per example: its prefix plus this many - 1 "
+                                   "more prefixes of random length (seeded)")
     model: XLinearConfig = field(XLinearConfig(), "XR-Linear training and beam search")
 
     def validate(self) -> None:
@@ -64,6 +70,9 @@ class QacConfig(Config):
         check_choice(name, "position_weight", self.position_weight,
                      ("inverse-position", "word-start"))
         check_choice(name, "restrict", self.restrict, ("subtree", "post-filter"))
+        check_range(name, "train_prefixes", self.train_prefixes, 1, 64)
+        check_range(name, "popularity_weight", self.popularity_weight, 0.0)
+        check_range(name, "candidates", self.candidates, 1)
 
 
 class Suggestion(NamedTuple):
@@ -94,6 +103,22 @@ def top_popular(counts: np.ndarray, lo: int, hi: int, k: int, exclude=()) -> lis
     return [lo + int(i) for i in order if lo + int(i) not in skip][:k]
 
 
+def _augment(examples: Examples, label_of: np.ndarray, n: int, seed: int):
+    """Each example's own row plus ``n - 1`` rows with other prefixes of its target (lengths
+    uniform in 1..len, seeded): a query is typed at many lengths, the model should see that."""
+    if n == 1:
+        return examples.previous, examples.prefix, label_of
+    rng = np.random.default_rng(seed + 1)
+    lengths = np.fromiter(map(len, examples.target), dtype=np.int64, count=len(examples.target))
+    cuts = rng.integers(1, lengths[:, None] + 1, size=(lengths.shape[0], n - 1))
+    previous = list(examples.previous)
+    prefixes = list(examples.prefix)
+    for j in range(n - 1):  # builds training text once per fit
+        previous += examples.previous
+        prefixes += [t[:c] for t, c in zip(examples.target, cuts[:, j].tolist(), strict=True)]
+    return previous, prefixes, np.tile(label_of, n)
+
+
 class QueryAutocompleter:
     """Suggest full queries from the previous query and the typed prefix."""
 
@@ -116,9 +141,11 @@ class QueryAutocompleter:
         if labels[0] == "":
             raise DataError("a target query is empty")
         t0 = time.perf_counter()
+        previous, prefixes, inverse = _augment(examples, inverse, cfg.train_prefixes,
+                                               cfg.model.indexer.seed)
         feat = QacFeaturizer(cfg.position_weight, cfg.use_previous).fit(
-            examples.previous, examples.prefix, labels, threads=threads)
-        X = feat.transform(examples.previous, examples.prefix, threads=threads)
+            previous, prefixes, labels, threads=threads)
+        X = feat.transform(previous, prefixes, threads=threads)
         Y = [[int(i)] for i in inverse]
         tree = None
         if cfg.indexer == "trie":
@@ -170,24 +197,46 @@ class QueryAutocompleter:
         x = self.featurizer_.transform_one(previous, prefix)
         if x[0].shape[0] == 0:  # nothing known about the input: popularity within the range
             return [Suggestion(labels[i], 0.0) for i in top_popular(self.counts_, lo, hi, k)]
+        pool = max(k, self.config.candidates)
         if self.config.restrict == "post-filter":
-            top = self.model_.predict_one(x, top_k=max(k, 100))
-            ids = [int(i) for i in top.indices if lo <= i < hi][:k]
-            scores = dict(zip(top.indices.tolist(), top.scores.tolist(), strict=True))
-            return [Suggestion(labels[i], scores[i]) for i in ids]
+            top = self.model_.predict_one(x, top_k=max(pool, 100))
+            keep = (top.indices >= lo) & (top.indices < hi)
+            return self._ranked(top.indices[keep], top.scores[keep], k)
         mask = None
         if hi - lo < len(labels):
             mask = ancestor_mask(lo, hi, self._slots, self._leaf_start, self._parent,
                                  self._n_nodes)
-        top = self.model_.predict_one(x, top_k=k, labels=mask)
-        out = [Suggestion(labels[i], float(s))
-               for i, s in zip(top.indices.tolist(), top.scores.tolist(), strict=True) if i >= 0]
+        top = self.model_.predict_one(x, top_k=pool, labels=mask)
+        valid = top.indices >= 0
+        ids, scores = top.indices[valid], top.scores[valid]
+        if self.config.popularity_weight > 0:  # popular completions the beam missed compete too
+            popular = np.array(top_popular(self.counts_, lo, hi, k), dtype=np.int64)
+            missing = popular[~np.isin(popular, ids)]
+            if missing.shape[0]:
+                X = sp.csr_matrix((x[1], x[0], np.array([0, x[0].shape[0]])),
+                                  shape=(1, self.model_.n_features_))
+                extra = self.model_.score(X, np.zeros(missing.shape[0], dtype=np.int64), missing,
+                                          threads=1)
+                ids = np.concatenate([ids, missing.astype(ids.dtype)])
+                scores = np.concatenate([scores, extra.astype(scores.dtype)])
+        out = self._ranked(ids, scores, k)
         want = min(k, hi - lo)
         if len(out) < want:  # the beam missed: fill with the most popular completions
-            got = [int(i) for i in top.indices if i >= 0]
+            got = top.indices[valid].tolist()
             out += [Suggestion(labels[i], 0.0)
                     for i in top_popular(self.counts_, lo, hi, want - len(out), got)]
         return out
+
+    def _ranked(self, ids: np.ndarray, scores: np.ndarray, k: int) -> list[Suggestion]:
+        """Best ``k`` by model score times the popularity prior (ties: model order)."""
+        if self.config.popularity_weight > 0 and ids.shape[0] > 1:
+            prior = (1.0 + self.counts_[ids]) ** self.config.popularity_weight
+            final = scores.astype(np.float64) * prior
+            order = np.argsort(-final, kind="stable")[:k]
+            ids, scores = ids[order], final[order]
+        labels = self.labels_
+        return [Suggestion(labels[i], float(s))
+                for i, s in zip(ids[:k].tolist(), scores[:k].tolist(), strict=True)]
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
