@@ -16,6 +16,7 @@ thread, after warm-up, over every test query.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import subprocess
@@ -171,11 +172,17 @@ def main(argv=None) -> int:
     best = models["word 1-2 + char 3"]
     res["no_title_rows"] = train_eval("no title rows", base.replace({"title_rows": False}),
                                       catalog, train, test, args.threads)[1]
+    no_match = copy.copy(best)
+    no_match.config = base.replace(title_match_weight=0.0)
+    res["no_title_match"] = {**res["features"][2], "name": "no title match",
+                             **no_match.evaluate(test, threads=args.threads)}
+    log(f"no title match: {res['no_title_match']}")
 
     res["pruning"] = []
+    default_threshold = base.text2text.model.solver.threshold
     for th in THRESHOLDS:
-        if th == 0.1:
-            rec = dict(res["features"][2], name="threshold 0.1")
+        if th == default_threshold:
+            rec = dict(res["features"][2], name=f"threshold {th}")
         else:
             rec = train_eval(f"threshold {th}", base.replace(
                 {"text2text.model.solver.threshold": th}), catalog, train, test,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -153,3 +154,57 @@ class TwoStage:
         candidates = self.first.predict(X, top_k=self.n_candidates)
         out = self.reranker.rerank(X, candidates)
         return TopK(out.indices[:, :top_k], out.scores[:, :top_k])
+
+
+class TextMatchReranker:
+    """Blend a model's candidate scores with the cosine between the query and each candidate's
+    own text features: ``(1 - weight) * score + weight * <x, label_features[label]>``.
+
+    Useful when many labels were rarely or never a training positive (new products): their
+    classifiers know little, their text still matches the query.
+
+    Parameters
+    ----------
+    label_features : csr_matrix (n_labels, n_features), rows L2-normalized (e.g. title TF-IDF)
+    weight : float in [0, 1]
+    """
+
+    def __init__(self, label_features: sp.csr_matrix, weight: float) -> None:
+        from .sparse import as_csr
+
+        if not 0.0 <= weight <= 1.0:
+            raise ConfigError(f"TextMatchReranker.weight must be in [0, 1]; got {weight!r}")
+        self.label_features = as_csr(label_features, name="label_features")
+        self.weight = float(weight)
+        self._local = threading.local()
+
+    def rerank(self, X: sp.csr_matrix, candidates: TopK) -> TopK:
+        from ._kernels.rerank import candidate_dots
+        from .sparse import as_csr
+
+        X = as_csr(X, n_cols=self.label_features.shape[1])
+        L = self.label_features
+        cand = candidates.indices.astype(np.int64)
+        sim = candidate_dots(X.indptr, X.indices, X.data, cand, L.indptr, L.indices, L.data)
+        return self._blend(cand, candidates.scores, sim)
+
+    def rerank_one(self, x: tuple[np.ndarray, np.ndarray], candidates: TopK) -> TopK:
+        """Single query ``x = (indices, values)`` (sorted, in range); ``candidates`` of shape
+        (k,). Returns the valid candidates, best first (the real-time path: one numba call)."""
+        from ._kernels.rerank import rerank_one
+
+        L = self.label_features
+        dense = getattr(self._local, "dense", None)
+        if dense is None:  # per-thread scratch: concurrent searches must not share it
+            dense = self._local.dense = np.zeros(L.shape[1], dtype=np.float32)
+        labels, scores = rerank_one(x[0], x[1], candidates.indices, candidates.scores,
+                                    L.indptr, L.indices, L.data, dense, self.weight)
+        return TopK(labels, scores)
+
+    def _blend(self, cand: np.ndarray, scores: np.ndarray, sim: np.ndarray) -> TopK:
+        valid = cand >= 0
+        blended = np.where(valid, (1.0 - self.weight) * np.where(valid, scores, 0.0)
+                           + self.weight * sim, -np.inf).astype(np.float32)
+        order = np.argsort(-blended, axis=1, kind="stable")
+        return TopK(np.take_along_axis(cand, order, axis=1).astype(np.int32),
+                    np.take_along_axis(blended, order, axis=1))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from tests.conftest import random_csr
 from xmr import DataError, TopK, ensemble, evaluate
 from xmr.sparse import as_csr, as_label_csr, l2_normalize_rows, labels_from_lists
 
@@ -63,3 +64,29 @@ def test_topk_csr_round_trip_and_ensembles():
     assert ranks.indices[:, 0].tolist() == [1, 2]
     with pytest.raises(DataError):
         ensemble([a, TopK(a.indices[:1], a.scores[:1])], 3)
+
+
+def test_text_match_reranker_against_numpy():
+    from xmr.rank import TextMatchReranker, TopK
+    from xmr.sparse import l2_normalize_rows
+
+    rng = np.random.default_rng(0)
+    L = l2_normalize_rows(random_csr(rng, 30, 50, 0.2))
+    X = l2_normalize_rows(random_csr(rng, 4, 50, 0.3))
+    cand = np.array([[3, 7, -1], [0, 1, 2], [29, 5, 6], [-1, -1, 4]], dtype=np.int32)
+    scores = rng.random(cand.shape).astype(np.float32)
+    rr = TextMatchReranker(L, 0.3)
+    out = rr.rerank(X, TopK(cand, scores))
+    cos = (X @ L.T).toarray()
+    for i in range(4):
+        want = {int(c): 0.7 * scores[i, j] + 0.3 * cos[i, c] for j, c in enumerate(cand[i])
+                if c >= 0}
+        got = {int(c): float(s) for c, s in zip(out.indices[i], out.scores[i], strict=True)
+               if c >= 0}
+        assert got == pytest.approx(want, rel=1e-5)
+        assert list(got) == sorted(want, key=lambda c: -want[c])
+        one = rr.rerank_one((X[i].indices, X[i].data), TopK(cand[i], scores[i]))
+        assert one.indices.tolist() == list(got)
+        np.testing.assert_allclose(one.scores, list(got.values()), rtol=1e-5)
+    with pytest.raises(Exception, match="weight"):
+        TextMatchReranker(L, 1.5)

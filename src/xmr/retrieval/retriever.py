@@ -16,11 +16,18 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..config import Config, check_range, field
 from ..errors import DataError, ModelFormatError, NotFittedError
-from ..io.store import atomic_directory, read_manifest, write_manifest
-from ..rank import TopK
+from ..io.store import (
+    atomic_directory,
+    load_model_dir,
+    read_manifest,
+    save_model_dir,
+    write_manifest,
+)
+from ..rank import TextMatchReranker, TopK
 from ..text.config import BlockConfig, TfidfConfig
 from ..text.text2text import Text2Text, Text2TextConfig
 from .data import Catalog, Judgments
@@ -30,14 +37,19 @@ logger = logging.getLogger(__name__)
 FORMAT_NAME = "xmr.retrieval"
 FORMAT_VERSION = 1
 IDS_FILE = "product_ids.txt"
+_MAX_QUERY_CHARS = 1000  # longer queries are cut (bounds featurization time)
 
 
 def _default_text2text() -> Text2TextConfig:
     # word 1-2-grams + character trigrams with an end-of-word marker, as the product-search
-    # work describes; beam 10, top 100 (recall@100 is a headline metric)
+    # work describes; beam 10, top 100 (recall@100 is a headline metric); weight threshold
+    # 0.05: with one title row per product, most weights are small and 0.1 drops many of them
+    # (chosen with title_match_weight 0.5 and rerank_candidates 300 on a validation split of
+    # the Home Depot training queries, see docs/product-retrieval.md)
     vec = TfidfConfig(blocks=(BlockConfig(kind="word", min_n=1, max_n=2),
                               BlockConfig(kind="char", min_n=3, max_n=3)))
-    return Text2TextConfig(vectorizer=vec).replace({"model.predict.top_k": 100})
+    return Text2TextConfig(vectorizer=vec).replace({"model.predict.top_k": 100,
+                                                   "model.solver.threshold": 0.05})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,9 +59,15 @@ class RetrieverConfig(Config):
     text2text: Text2TextConfig = field(_default_text2text(), "features, indexing, training")
     title_rows: bool = field(True, "add each product's title as a training row for it")
     min_relevance: float = field(2.5, "a judged pair is a training positive from this grade")
+    title_match_weight: float = field(0.5, "blend the model's score with the query/title TF-IDF "
+                                           "cosine: (1 - w) * score + w * cosine")
+    rerank_candidates: int = field(300, "candidates taken from the beam when blending")
 
     def validate(self) -> None:
-        check_range(type(self).__name__, "min_relevance", self.min_relevance)
+        name = type(self).__name__
+        check_range(name, "min_relevance", self.min_relevance)
+        check_range(name, "title_match_weight", self.title_match_weight, 0.0, 1.0)
+        check_range(name, "rerank_candidates", self.rerank_candidates, 1)
 
 
 class Hit(NamedTuple):
@@ -68,6 +86,8 @@ class ProductRetriever:
         self.pipeline_: Text2Text | None = None
         self.product_ids_: list[str] | None = None
         self._index: dict[str, int] | None = None
+        self.title_features_: sp.csr_matrix | None = None
+        self._reranker_cache: TextMatchReranker | None = None
 
     # -- training -------------------------------------------------------------------------------
     def fit(self, catalog: Catalog, judgments: Judgments, *,
@@ -80,7 +100,22 @@ class ProductRetriever:
                                                              threads=threads)
         self.product_ids_ = list(catalog.ids)
         self._index = index
+        self.title_features_ = self.pipeline_.vectorizer_.transform(catalog.titles,
+                                                                    threads=threads)
+        self._reranker_cache = None
         return self
+
+    def _reranker(self) -> TextMatchReranker | None:
+        """The title-match reranker of the current config, built once per weight (building it
+        validates the title matrix, which costs milliseconds)."""
+        weight = self.config.title_match_weight
+        if weight <= 0:
+            return None
+        cached = self._reranker_cache
+        if cached is None or cached.weight != weight:
+            base = self.title_features_ if cached is None else cached.label_features
+            cached = self._reranker_cache = TextMatchReranker(base, weight)
+        return cached
 
     def training_rows(self, catalog: Catalog, judgments: Judgments
                       ) -> tuple[list[str], list[list[int]]]:
@@ -108,15 +143,33 @@ class ProductRetriever:
         """Top ``k`` products of one query (single-query path, featurization included).
         An empty or whitespace-only query, or one with no known n-gram, returns ``[]``."""
         pipe = self._check_fitted()
-        ids = self.product_ids_
-        return [Hit(ids[p.id], p.text, p.score)
-                for p in pipe.predict_one(query, top_k=k, beam_size=beam_size)]
+        if k < 1:
+            raise DataError(f"k must be >= 1; got {k}")
+        x = pipe.vectorizer_.transform_one(query[:_MAX_QUERY_CHARS])
+        if x[0].shape[0] == 0:
+            return []
+        reranker = self._reranker()
+        pool = max(k, self.config.rerank_candidates) if reranker else k
+        top = pipe.model_.predict_one(x, top_k=pool, beam_size=beam_size)
+        if reranker is not None:
+            top = reranker.rerank_one(x, top)
+        ids, titles = self.product_ids_, pipe.items_
+        return [Hit(ids[i], titles[i], s)
+                for i, s in zip(top.indices[:k].tolist(), top.scores[:k].tolist(), strict=True)
+                if i >= 0]
 
     def search_batch(self, queries: Sequence[str], k: int = 100, *,
                      beam_size: int | None = None, threads: int | None = None) -> TopK:
         """Top ``k`` product indices (positions in the catalog) of many queries."""
-        return self._check_fitted().predict_ids(queries, top_k=k, beam_size=beam_size,
-                                                threads=threads)
+        pipe = self._check_fitted()
+        reranker = self._reranker()
+        if reranker is None:
+            return pipe.predict_ids(queries, top_k=k, beam_size=beam_size, threads=threads)
+        X = pipe.vectorizer_.transform(list(queries), threads=threads)
+        top = pipe.model_.predict(X, top_k=max(k, self.config.rerank_candidates),
+                                  beam_size=beam_size, threads=threads)
+        top = reranker.rerank(X, top)
+        return TopK(top.indices[:, :k], top.scores[:, :k])
 
     def evaluate(self, judgments: Judgments, *, beam_size: int | None = None,
                  threads: int | None = None) -> dict[str, float]:
@@ -132,6 +185,10 @@ class ProductRetriever:
         pipe = self._check_fitted()
         with atomic_directory(path) as tmp:
             pipe.save(tmp / "text2text")
+            T = self.title_features_
+            save_model_dir(tmp / "titles", "xmr.csr", 1,
+                           {"indptr": T.indptr, "indices": T.indices, "data": T.data},
+                           {"shape": list(T.shape)})
             (tmp / IDS_FILE).write_text("".join(f"{p}\n" for p in self.product_ids_),
                                         encoding="utf-8")
             write_manifest(tmp, {"format": FORMAT_NAME, "version": FORMAT_VERSION, "arrays": {},
@@ -156,6 +213,9 @@ class ProductRetriever:
             raise ModelFormatError(f"{path}: {len(obj.product_ids_)} product ids but "
                                    f"{len(obj.pipeline_.items_)} titles")
         obj._index = {pid: i for i, pid in enumerate(obj.product_ids_)}
+        meta, arrays = load_model_dir(path / "titles", "xmr.csr", 1, mmap=mmap)
+        obj.title_features_ = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
+                                            shape=tuple(meta["shape"]))
         return obj
 
 
