@@ -83,7 +83,7 @@ def train_eval(name: str, cfg: RetrieverConfig, catalog: Catalog, train, test, t
     t = time.perf_counter()
     model = ProductRetriever(cfg).fit(catalog, train, threads=threads)
     train_s = time.perf_counter() - t
-    path = model.save(WORK / f"model-{name}")
+    path = model.save(WORK / f"model-{name}")  # replaces the directory: its size is this run's
     rec = {"name": name, "train_s": train_s, "size_mb": dir_mb(path),
            **model.evaluate(test, threads=threads)}
     log(f"{name}: {json.dumps({k: round(v, 4) for k, v in rec.items() if k != 'name'})}")

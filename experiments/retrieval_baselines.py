@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -45,6 +46,7 @@ def bm25(work: Path) -> tuple[np.ndarray, dict]:
     train_s = time.perf_counter() - t
     docs, _ = retriever.retrieve(bm25s.tokenize(queries, show_progress=False), k=K,
                                  show_progress=False, n_threads=1)
+    shutil.rmtree(work / "bm25_index", ignore_errors=True)  # size only this run's files
     retriever.save(str(work / "bm25_index"))
     size = sum(f.stat().st_size for f in (work / "bm25_index").rglob("*") if f.is_file())
 
@@ -94,6 +96,7 @@ def omikuji_baseline(work: Path) -> tuple[np.ndarray, dict]:
     model = omikuji.Model.train_on_data(str(work / "train.txt"), hp,
                                         n_threads=int(os.environ.get("EXP_THREADS", "2")))
     train_s = time.perf_counter() - t
+    shutil.rmtree(work / "omikuji_model", ignore_errors=True)  # size only this run's files
     model.save(str(work / "omikuji_model"))
     size = sum(f.stat().st_size for f in (work / "omikuji_model").rglob("*") if f.is_file())
     rows = [list(zip(X.indices[X.indptr[i]:X.indptr[i + 1]].tolist(),

@@ -84,21 +84,26 @@ def normalize_whitespace(codes, cls, starts, ends):
     ncodes = np.empty(nptr[n_docs], dtype=np.uint32)
     ncls = np.empty(nptr[n_docs], dtype=np.uint8)
     for d in prange(n_docs):
-        o = nptr[d]
-        prev_space = True
-        for i in range(starts[d], ends[d]):
-            if cls[i] == CLS_SPACE:
-                if not prev_space:
-                    ncodes[o] = _SPACE
-                    ncls[o] = CLS_SPACE
-                    o += 1
-                prev_space = True
-            else:
-                ncodes[o] = codes[i]
-                ncls[o] = cls[i]
-                o += 1
-                prev_space = False
+        _write_normalized(codes, cls, starts[d], ends[d], ncodes, ncls, nptr[d])
     return nptr, ncodes, ncls
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _write_normalized(codes, cls, a, b, ncodes, ncls, o):
+    """Write the whitespace-normalized text [a, b) at ``o`` (length from _normalized_length)."""
+    prev_space = True
+    for i in range(a, b):
+        if cls[i] == CLS_SPACE:
+            if not prev_space:
+                ncodes[o] = _SPACE
+                ncls[o] = CLS_SPACE
+                o += 1
+            prev_space = True
+        else:
+            ncodes[o] = codes[i]
+            ncls[o] = cls[i]
+            o += 1
+            prev_space = False
 
 
 # -- n-gram enumeration ---------------------------------------------------------------------------
@@ -559,20 +564,7 @@ def normalize_one(codes, cls):
     n = _normalized_length(cls, 0, codes.shape[0])
     ncodes = np.empty(n, dtype=np.uint32)
     ncls = np.empty(n, dtype=np.uint8)
-    o = 0
-    prev_space = True
-    for i in range(codes.shape[0]):
-        if cls[i] == CLS_SPACE:
-            if not prev_space:
-                ncodes[o] = _SPACE
-                ncls[o] = CLS_SPACE
-                o += 1
-            prev_space = True
-        else:
-            ncodes[o] = codes[i]
-            ncls[o] = cls[i]
-            o += 1
-            prev_space = False
+    _write_normalized(codes, cls, 0, codes.shape[0], ncodes, ncls, 0)
     return ncodes, ncls
 
 

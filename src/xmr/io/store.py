@@ -109,6 +109,22 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     return manifest
 
 
+def read_checked_manifest(path: str | os.PathLike, format_name: str,
+                          max_version: int) -> dict[str, Any]:
+    """The manifest of ``path``, which must hold a ``format_name`` model of a version this xmr
+    reads (1..``max_version``); ModelFormatError otherwise."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    if manifest["format"] != format_name:
+        raise ModelFormatError(f"{path}: holds a {manifest['format']!r} model, "
+                               f"expected {format_name!r}")
+    version = manifest.get("version")
+    if not isinstance(version, int) or version > max_version or version < 1:
+        raise ModelFormatError(f"{path}: format version {version!r} is not supported "
+                               f"(this xmr reads versions 1..{max_version})")
+    return manifest
+
+
 def load_model_dir(path: str | os.PathLike, format_name: str, max_version: int,
                    mmap: bool = True) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read a model directory written by :func:`save_model_dir`.
@@ -119,14 +135,7 @@ def load_model_dir(path: str | os.PathLike, format_name: str, max_version: int,
         Map arrays read-only from disk (instant start-up, shared page cache) instead of reading.
     """
     path = Path(path)
-    manifest = read_manifest(path)
-    if manifest["format"] != format_name:
-        raise ModelFormatError(f"{path}: holds a {manifest['format']!r} model, "
-                               f"expected {format_name!r}")
-    version = manifest.get("version")
-    if not isinstance(version, int) or version > max_version or version < 1:
-        raise ModelFormatError(f"{path}: format version {version!r} is not supported "
-                               f"(this xmr reads versions 1..{max_version})")
+    manifest = read_checked_manifest(path, format_name, max_version)
     arrays = {}
     for name, spec in manifest["arrays"].items():
         file = path / f"{name}.npy"

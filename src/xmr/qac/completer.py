@@ -28,7 +28,7 @@ from ..config import Config, check_choice, check_range, field
 from ..errors import DataError, ModelFormatError, NotFittedError
 from ..index.config import IndexerConfig
 from ..index.trie import hybrid_tree, trie_tree
-from ..io.store import atomic_directory, read_manifest, write_manifest
+from ..io.store import atomic_directory, read_checked_manifest, write_manifest
 from ..linear.config import XLinearConfig
 from ..linear.model import XLinearModel
 from .data import Examples
@@ -256,10 +256,7 @@ class QueryAutocompleter:
     def load(cls, path: str | os.PathLike, mmap: bool = True) -> QueryAutocompleter:
         """Load a saved autocompleter (arrays memory-mapped when ``mmap``)."""
         path = Path(path)
-        manifest = read_manifest(path)
-        if manifest.get("format") != FORMAT_NAME:
-            raise ModelFormatError(f"{path}: a {manifest.get('format')!r} model, not a "
-                                   f"{FORMAT_NAME} model")
+        manifest = read_checked_manifest(path, FORMAT_NAME, FORMAT_VERSION)
         obj = cls(QacConfig.from_dict(manifest.get("config", {})))
         obj.model_ = XLinearModel.load(path / "xlinear", mmap=mmap)
         obj.featurizer_ = QacFeaturizer.load(path / "features", obj.config.position_weight,

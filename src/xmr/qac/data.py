@@ -15,7 +15,6 @@ with a fixed seed (ANCHORS.md section 4).
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -23,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import DataError
+from ..io.textfiles import read_utf8
 
 SESSION_RULES = ("adjacent", "shared-token")
 
@@ -38,17 +38,7 @@ class Examples(NamedTuple):
 def read_queries(path: str | os.PathLike) -> list[str]:
     """One query per line (UTF-8, plain or gzip); empty lines are dropped."""
     path = Path(path)
-    try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not valid UTF-8") from None
+    text = read_utf8(path, "query log")
     queries = [q.strip() for q in text.split("\n")]
     queries = [q for q in queries if q]
     if len(queries) < 2:

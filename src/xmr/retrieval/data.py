@@ -50,6 +50,16 @@ def _columns(path: Path, reader: csv.DictReader, wanted: Sequence[str]) -> None:
         raise DataError(f"{path}: no column(s) {missing}; the header has {header}")
 
 
+def _rows(path: Path, reader: csv.DictReader):
+    """The reader's rows, with decoding and CSV errors turned into DataErrors naming the line."""
+    try:
+        yield from reader
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not valid UTF-8 (after line {reader.line_num})") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}:{reader.line_num}: {exc}") from None
+
+
 def read_catalog(path: str | os.PathLike, *, id_column: str = "product_uid",
                  title_column: str = "product_title", delimiter: str | None = None) -> Catalog:
     """Read a catalog. Duplicate ids are an error (naming both lines); a missing or empty title
@@ -61,22 +71,17 @@ def read_catalog(path: str | os.PathLike, *, id_column: str = "product_uid",
     first_line: dict[str, int] = {}
     with fh:
         _columns(path, reader, [id_column, title_column])
-        try:
-            for row in reader:
-                pid = (row.get(id_column) or "").strip()
-                line = reader.line_num
-                if not pid:
-                    raise DataError(f"{path}:{line}: empty product id")
-                if pid in first_line:
-                    raise DataError(f"{path}:{line}: duplicate product id {pid!r} (first on "
-                                    f"line {first_line[pid]})")
-                first_line[pid] = line
-                ids.append(pid)
-                titles.append((row.get(title_column) or "").strip())
-        except UnicodeDecodeError:
-            raise DataError(f"{path}: not valid UTF-8 (after line {reader.line_num})") from None
-        except csv.Error as exc:
-            raise DataError(f"{path}:{reader.line_num}: {exc}") from None
+        for row in _rows(path, reader):
+            pid = (row.get(id_column) or "").strip()
+            line = reader.line_num
+            if not pid:
+                raise DataError(f"{path}:{line}: empty product id")
+            if pid in first_line:
+                raise DataError(f"{path}:{line}: duplicate product id {pid!r} (first on "
+                                f"line {first_line[pid]})")
+            first_line[pid] = line
+            ids.append(pid)
+            titles.append((row.get(title_column) or "").strip())
     if not ids:
         raise DataError(f"{path}: the catalog has no products")
     return Catalog(ids, titles)
@@ -93,23 +98,18 @@ def read_judgments(path: str | os.PathLike, *, query_column: str = "search_term"
     with fh:
         _columns(path, reader, [query_column, product_column]
                  + ([relevance_column] if relevance_column else []))
-        try:
-            for row in reader:
-                queries.append((row.get(query_column) or "").strip())
-                products.append((row.get(product_column) or "").strip())
-                if relevance_column:
-                    value = row.get(relevance_column)
-                    try:
-                        grades.append(float(value))
-                    except (TypeError, ValueError):
-                        raise DataError(f"{path}:{reader.line_num}: relevance {value!r} is not "
-                                        "a number") from None
-                else:
-                    grades.append(1.0)
-        except UnicodeDecodeError:
-            raise DataError(f"{path}: not valid UTF-8 (after line {reader.line_num})") from None
-        except csv.Error as exc:
-            raise DataError(f"{path}:{reader.line_num}: {exc}") from None
+        for row in _rows(path, reader):
+            queries.append((row.get(query_column) or "").strip())
+            products.append((row.get(product_column) or "").strip())
+            if relevance_column:
+                value = row.get(relevance_column)
+                try:
+                    grades.append(float(value))
+                except (TypeError, ValueError):
+                    raise DataError(f"{path}:{reader.line_num}: relevance {value!r} is not "
+                                    "a number") from None
+            else:
+                grades.append(1.0)
     if not queries:
         raise DataError(f"{path}: no judged pairs")
     return Judgments(queries, products, np.asarray(grades, dtype=np.float64))

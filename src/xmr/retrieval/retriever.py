@@ -23,7 +23,7 @@ from ..errors import DataError, ModelFormatError, NotFittedError
 from ..io.store import (
     atomic_directory,
     load_model_dir,
-    read_manifest,
+    read_checked_manifest,
     save_model_dir,
     write_manifest,
 )
@@ -199,10 +199,7 @@ class ProductRetriever:
     def load(cls, path: str | os.PathLike, mmap: bool = True) -> ProductRetriever:
         """Load a saved retriever (arrays memory-mapped when ``mmap``)."""
         path = Path(path)
-        manifest = read_manifest(path)
-        if manifest.get("format") != FORMAT_NAME:
-            raise ModelFormatError(f"{path}: a {manifest.get('format')!r} model, not a "
-                                   f"{FORMAT_NAME} model")
+        manifest = read_checked_manifest(path, FORMAT_NAME, FORMAT_VERSION)
         obj = cls(RetrieverConfig.from_dict(manifest.get("config", {})))
         obj.pipeline_ = Text2Text.load(path / "text2text", mmap=mmap)
         ids_file = path / IDS_FILE

@@ -20,7 +20,8 @@ import numpy as np
 
 from ..config import Config, field
 from ..errors import DataError, ModelFormatError, NotFittedError
-from ..io.store import atomic_directory, read_manifest, write_manifest
+from ..io.store import atomic_directory, read_checked_manifest, write_manifest
+from ..io.textfiles import read_utf8
 from ..linear.config import XLinearConfig
 from ..linear.model import XLinearModel
 from ..metrics import evaluate
@@ -57,15 +58,7 @@ class Prediction(NamedTuple):
 def read_items(path: str | os.PathLike) -> list[str]:
     """Label texts, one per line (UTF-8); an empty line is an empty label text."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such items file") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not valid UTF-8") from None
+    text = read_utf8(path, "items file")
     items = text.split("\n")
     if items and items[-1] == "":
         items.pop()
@@ -232,13 +225,7 @@ class Text2Text:
     def load(cls, path: str | os.PathLike, mmap: bool = True) -> Text2Text:
         """Load a saved pipeline (arrays memory-mapped when ``mmap``)."""
         path = Path(path)
-        manifest = read_manifest(path)
-        if manifest.get("format") != FORMAT_NAME:
-            raise ModelFormatError(f"{path}: a {manifest.get('format')!r} model, not a "
-                                   f"{FORMAT_NAME} model")
-        if int(manifest.get("version", 0)) > FORMAT_VERSION:
-            raise ModelFormatError(f"{path}: format version {manifest.get('version')} is newer "
-                                   f"than this xmr reads ({FORMAT_VERSION})")
+        manifest = read_checked_manifest(path, FORMAT_NAME, FORMAT_VERSION)
         obj = cls(Text2TextConfig.from_dict(manifest.get("config", {})))
         obj.vectorizer_ = TfidfVectorizer.load(path / "vectorizer", mmap=mmap)
         obj.model_ = XLinearModel.load(path / "xlinear", mmap=mmap)
