@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from . import text_datasets
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = HERE / "_venv"
@@ -69,13 +71,19 @@ def prepare_dataset(name: str) -> Path | None:
         from xmr.io.datasets import read_xc
 
         parts = {"train": read_xc(src / "train.txt.gz"), "test": read_xc(src / "test.txt.gz")}
+    elif name in text_datasets.NAMES:
+        parts = text_datasets.build(name, SHARED_DATA)
+        if parts is None:
+            log(f"skipping {name}: its files are not in {SHARED_DATA} (see shared/data)")
+            return None
     elif name in GENERATED:
         from xmr.synthetic import make_problem
 
         p = make_problem(GENERATED[name], seed=0)
         parts = {"train": (p.X_train, p.Y_train), "test": (p.X_test, p.Y_test)}
     else:
-        log(f"skipping {name}: unknown dataset (known: bibtex, {', '.join(GENERATED)})")
+        known = ", ".join(["bibtex", *text_datasets.NAMES, *GENERATED])
+        log(f"skipping {name}: unknown dataset (known: {known})")
         return None
     out.mkdir(parents=True, exist_ok=True)
     for split, (X, Y) in parts.items():
