@@ -61,6 +61,13 @@ def write_manifest(directory: Path, manifest: Mapping[str, Any]) -> None:
         os.fsync(fh.fileno())
 
 
+def write_composite_manifest(directory: Path, format_name: str, version: int,
+                             config: Mapping[str, Any], **extra: Any) -> None:
+    """Manifest of a model made of sub-model directories (no arrays of its own)."""
+    write_manifest(directory, {"format": format_name, "version": version, "arrays": {},
+                               "config": dict(config), **extra})
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling directory; on success it replaces ``path`` in one rename.

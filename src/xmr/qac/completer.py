@@ -28,7 +28,7 @@ from ..config import Config, check_choice, check_range, field
 from ..errors import DataError, ModelFormatError, NotFittedError
 from ..index.config import IndexerConfig
 from ..index.trie import hybrid_tree, trie_tree
-from ..io.store import atomic_directory, read_checked_manifest, write_manifest
+from ..io.store import atomic_directory, read_checked_manifest, write_composite_manifest
 from ..linear.config import XLinearConfig
 from ..linear.model import XLinearModel
 from .data import Examples
@@ -248,8 +248,7 @@ class QueryAutocompleter:
             (tmp / LABELS_FILE).write_text("".join(
                 f"{q}\t{c}\n" for q, c in zip(self.labels_, self.counts_.tolist(), strict=True)),
                 encoding="utf-8")
-            write_manifest(tmp, {"format": FORMAT_NAME, "version": FORMAT_VERSION, "arrays": {},
-                                 "config": self.config.to_dict()})
+            write_composite_manifest(tmp, FORMAT_NAME, FORMAT_VERSION, self.config.to_dict())
         return Path(path)
 
     @classmethod

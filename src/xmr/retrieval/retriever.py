@@ -25,7 +25,7 @@ from ..io.store import (
     load_model_dir,
     read_checked_manifest,
     save_model_dir,
-    write_manifest,
+    write_composite_manifest,
 )
 from ..rank import TextMatchReranker, TopK
 from ..text.config import BlockConfig, TfidfConfig
@@ -191,8 +191,7 @@ class ProductRetriever:
                            {"shape": list(T.shape)})
             (tmp / IDS_FILE).write_text("".join(f"{p}\n" for p in self.product_ids_),
                                         encoding="utf-8")
-            write_manifest(tmp, {"format": FORMAT_NAME, "version": FORMAT_VERSION, "arrays": {},
-                                 "config": self.config.to_dict()})
+            write_composite_manifest(tmp, FORMAT_NAME, FORMAT_VERSION, self.config.to_dict())
         return Path(path)
 
     @classmethod

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..config import Config, field
 from ..errors import DataError, ModelFormatError, NotFittedError
-from ..io.store import atomic_directory, read_checked_manifest, write_manifest
+from ..io.store import atomic_directory, read_checked_manifest, write_composite_manifest
 from ..io.textfiles import read_utf8
 from ..linear.config import XLinearConfig
 from ..linear.model import XLinearModel
@@ -217,8 +217,8 @@ class Text2Text:
             vec.save(tmp / "vectorizer")
             model.save(tmp / "xlinear")
             (tmp / ITEMS_FILE).write_text("".join(f"{s}\n" for s in items), encoding="utf-8")
-            write_manifest(tmp, {"format": FORMAT_NAME, "version": FORMAT_VERSION, "arrays": {},
-                                 "config": self.config.to_dict(), "n_items": len(items)})
+            write_composite_manifest(tmp, FORMAT_NAME, FORMAT_VERSION, self.config.to_dict(),
+                                     n_items=len(items))
         return Path(path)
 
     @classmethod
