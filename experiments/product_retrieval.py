@@ -28,9 +28,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from xmr._threads import num_threads
+from xmr.io.datasets import write_xc
 from xmr.retrieval import ProductRetriever, RetrieverConfig, read_catalog, read_judgments
 from xmr.retrieval.data import Catalog, split_queries
 from xmr.retrieval.retriever import group_judgments, retrieval_metrics
+from xmr.sparse import labels_from_lists
 from xmr.text.config import BlockConfig
 
 HERE = Path(__file__).resolve().parent
@@ -109,20 +111,15 @@ def padded_catalog(catalog: Catalog, size: int, seed: int = 0) -> Catalog:
     return Catalog(catalog.ids + ids, catalog.titles + titles)
 
 
-def run_baselines(catalog, train, test_queries, model: ProductRetriever, cfg, threads) -> dict:
+def run_baselines(catalog, train, test_queries, model: ProductRetriever, threads) -> dict:
     python = ensure_venv()
     (WORK / "titles.json").write_text(json.dumps(catalog.titles))
     (WORK / "test_queries.json").write_text(json.dumps(test_queries))
     texts, labels = model.training_rows(catalog, train)
     vec = model.pipeline_.vectorizer_
     X = vec.transform(texts, threads=threads)
-    with open(WORK / "train.txt", "w") as fh:  # Omikuji reads the XC text format
-        fh.write(f"{X.shape[0]} {X.shape[1]} {len(catalog.ids)}\n")
-        for i in range(X.shape[0]):
-            cols = X.indices[X.indptr[i]:X.indptr[i + 1]]
-            vals = X.data[X.indptr[i]:X.indptr[i + 1]]
-            feats = " ".join(f"{c}:{v:.6g}" for c, v in zip(cols, vals, strict=True))
-            fh.write(f"{','.join(map(str, labels[i]))} {feats}\n")
+    # Omikuji reads the XC text format
+    write_xc(WORK / "train.txt", X, labels_from_lists(labels, n_labels=len(catalog.ids)))
     sp.save_npz(WORK / "X_test.npz", vec.transform(test_queries, threads=threads))
     out = {}
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "EXP_THREADS": str(threads),
@@ -199,7 +196,7 @@ def main(argv=None) -> int:
 
     if not args.skip_baselines:
         res["baselines"] = {}
-        for name, info in run_baselines(catalog, train, queries, best, base,
+        for name, info in run_baselines(catalog, train, queries, best,
                                         args.threads).items():
             top = info.pop("top")
             res["baselines"][name] = {**info, **retrieval_metrics(top, relevant, gains)}

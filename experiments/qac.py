@@ -118,8 +118,10 @@ def write_report(res: dict, docs: Path) -> Path:
         "(`inverse-position`) or 1 at a word start and 0.5 inside a word (`word-start`). "
         "**Model**: XR-Linear (L2-SVM, threshold 0.1, beam 10); the 100 best completions of "
         "the beam, plus the 10 most popular ones for the prefix (scored by the model), are "
-        "ranked by model score x (1 + training count)^2 (`popularity_weight` 2, chosen on a "
-        "validation split cut from the training part). **Restrict**: `post-filter` is "
+        "ranked by model score x (1 + training count)^2 (`popularity_weight` 2; on a "
+        "validation split cut from the training part, `python -m experiments.tune_qac` gave "
+        "MRR@10 0.1347 / 0.1384 / 0.1401 / 0.1411 for weights 0 / 1 / 2 / 4, and 0.1434 for "
+        "the popularity baseline). **Restrict**: `post-filter` is "
         "the published method (beam search over all queries, keep those starting with the "
         "prefix); `subtree` restricts beam search to the queries extending the prefix and fills "
         "from the most popular ones if the beam finds fewer than 10.", "",

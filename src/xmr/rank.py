@@ -186,7 +186,12 @@ class TextMatchReranker:
         L = self.label_features
         cand = candidates.indices.astype(np.int64)
         sim = candidate_dots(X.indptr, X.indices, X.data, cand, L.indptr, L.indices, L.data)
-        return self._blend(cand, candidates.scores, sim)
+        valid = cand >= 0
+        blended = np.where(valid, (1.0 - self.weight) * np.where(valid, candidates.scores, 0.0)
+                           + self.weight * sim, -np.inf).astype(np.float32)
+        order = np.argsort(-blended, axis=1, kind="stable")
+        return TopK(np.take_along_axis(cand, order, axis=1).astype(np.int32),
+                    np.take_along_axis(blended, order, axis=1))
 
     def rerank_one(self, x: tuple[np.ndarray, np.ndarray], candidates: TopK) -> TopK:
         """Single query ``x = (indices, values)`` (sorted, in range); ``candidates`` of shape
@@ -200,11 +205,3 @@ class TextMatchReranker:
         labels, scores = rerank_one(x[0], x[1], candidates.indices, candidates.scores,
                                     L.indptr, L.indices, L.data, dense, self.weight)
         return TopK(labels, scores)
-
-    def _blend(self, cand: np.ndarray, scores: np.ndarray, sim: np.ndarray) -> TopK:
-        valid = cand >= 0
-        blended = np.where(valid, (1.0 - self.weight) * np.where(valid, scores, 0.0)
-                           + self.weight * sim, -np.inf).astype(np.float32)
-        order = np.argsort(-blended, axis=1, kind="stable")
-        return TopK(np.take_along_axis(cand, order, axis=1).astype(np.int32),
-                    np.take_along_axis(blended, order, axis=1))

@@ -125,13 +125,21 @@ def labels_from_lists(rows, n_labels: int | None = None, name: str = "Y") -> sp.
     return mat
 
 
+def row_norm_scale(csr: sp.csr_matrix, norm: str = "l2") -> np.ndarray:
+    """float64 (nnz,) factor that brings each row to unit ``norm`` ("l1" or "l2"); 0 for
+    entries of zero rows. Works on the arrays as given (no validation, no copy)."""
+    counts = np.diff(csr.indptr)
+    row_of = np.repeat(np.arange(csr.shape[0]), counts)
+    data = csr.data.astype(np.float64)
+    sums = np.bincount(row_of, weights=np.abs(data) if norm == "l1" else np.square(data),
+                       minlength=csr.shape[0])
+    norms = sums if norm == "l1" else np.sqrt(sums)
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return scale[row_of]
+
+
 def l2_normalize_rows(csr: sp.csr_matrix) -> sp.csr_matrix:
     """Rows scaled to unit L2 norm (zero rows stay zero). Returns a new kernel-layout matrix."""
     csr = as_csr(csr)
-    row_of = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
-    sq = np.bincount(row_of, weights=np.square(csr.data, dtype=np.float64),
-                     minlength=csr.shape[0])
-    norms = np.sqrt(sq)
-    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    data = (csr.data * np.repeat(scale, np.diff(csr.indptr))).astype(VALUE_DTYPE)
+    data = (csr.data * row_norm_scale(csr, "l2")).astype(VALUE_DTYPE)
     return sp.csr_matrix((data, csr.indices.copy(), csr.indptr.copy()), shape=csr.shape)

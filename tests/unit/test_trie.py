@@ -8,7 +8,6 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xmr._kernels.constraint import ancestor_mask
 from xmr.errors import DataError
 from xmr.index.config import IndexerConfig
 from xmr.index.trie import hybrid_tree, trie_tree
@@ -67,12 +66,33 @@ def test_hybrid_keeps_trie_prefixes_on_top():
     assert sorted(np.concatenate(tree.leaf_clusters()).tolist()) == list(range(len(labels)))
 
 
-def test_ancestor_mask_matches_label_mask(small_problem):
+def test_label_mask_marks_exactly_the_ancestors(small_problem):
     P = small_problem
     model = XLinearModel().fit(P.X_train, P.Y_train)
     layout = model.layout_
-    leaf_start = int(layout.level_start[layout.depth])
-    for lo, hi in [(0, 1), (5, 60), (0, model.n_labels_)]:
-        got = ancestor_mask(lo, hi, model._label_slots(), leaf_start, model._node_parent(),
-                            layout.n_nodes)
-        np.testing.assert_array_equal(got, model.label_mask(np.arange(lo, hi)))
+    parent = layout.node_parent()
+    slot = np.empty(model.n_labels_, dtype=np.int64)
+    slot[layout.label_perm] = np.arange(model.n_labels_)
+    for labels in [np.array([0]), np.arange(5, 60), np.arange(model.n_labels_),
+                   np.array([7, 3, 7])]:
+        want = np.zeros(layout.n_nodes, dtype=np.uint8)  # walk every path up, in numpy
+        nodes = slot[labels] + layout.level_start[layout.depth]
+        for _ in range(layout.depth + 1):
+            want[nodes] = 1
+            nodes = parent[np.maximum(nodes, 1)]
+        want[0] = 1
+        np.testing.assert_array_equal(model.label_mask(labels), want)
+
+
+def test_masked_beam_gives_pair_scores(small_problem):
+    """The QAC completer scores a few given labels with a masked single-query beam search."""
+    P = small_problem
+    model = XLinearModel().fit(P.X_train, P.Y_train)
+    x = P.X_test[0]
+    labels = np.array([4, 17, 250, 399])
+    top = model.predict_one((x.indices, x.data), top_k=4, beam_size=10,
+                            labels=model.label_mask(labels))
+    pair = model.score(x, np.zeros(4, dtype=np.int64), labels)
+    got = dict(zip(top.indices.tolist(), top.scores.tolist(), strict=True))
+    assert sorted(got) == sorted(labels.tolist())
+    np.testing.assert_allclose([got[int(i)] for i in labels], pair, rtol=1e-5)

@@ -7,13 +7,13 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def ancestor_mask(lo, hi, label_slot, leaf_start, node_parent, n_nodes):
-    """uint8 mask (n_nodes,) of the nodes with an allowed label (ids ``lo .. hi - 1``) below
+def ancestor_mask(labels, label_slot, leaf_start, node_parent, n_nodes):
+    """uint8 mask (n_nodes,) of the nodes with an allowed label (int64 ids ``labels``) below
     them; beam search skips the others. Stops climbing at the first node already marked, so the
     cost is the number of allowed labels plus their distinct ancestors."""
     mask = np.zeros(n_nodes, dtype=np.uint8)
-    for label in range(lo, hi):
-        node = leaf_start + label_slot[label]
+    for t in range(labels.shape[0]):
+        node = leaf_start + label_slot[labels[t]]
         while mask[node] == 0:
             mask[node] = 1
             if node == 0:

@@ -483,28 +483,6 @@ def count_matrix(ids, w, eptr):
     return nnz, indices, data
 
 
-@njit(cache=True, nogil=True)
-def transform_one_block(nc, ncls, kind, nmin, nmax, tokmin, wmode, inner_w, keys, values):
-    """(sorted columns int32, summed weights float32) of one normalized text, one block."""
-    empty_i = np.empty(0, dtype=np.int64)
-    ts = np.empty(nc.shape[0] + 2, dtype=np.int64)
-    te = np.empty(nc.shape[0] + 2, dtype=np.int64)
-    m = emit_doc(nc, ncls, 0, nc.shape[0], kind, nmin, nmax, tokmin, wmode, inner_w,
-                 np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32), empty_i, empty_i,
-                 0, False, ts, te)
-    h = np.empty(m, dtype=np.uint64)
-    w = np.empty(m, dtype=np.float32)
-    emit_doc(nc, ncls, 0, nc.shape[0], kind, nmin, nmax, tokmin, wmode, inner_w,
-             h, w, empty_i, empty_i, 0, True, ts, te)
-    ids = np.empty(m, dtype=np.int32)
-    for i in range(m):
-        ids[i] = _lookup(keys, values, h[i])
-    out_idx = np.empty(m, dtype=np.int32)
-    out_val = np.empty(m, dtype=np.float32)
-    o = _merge_doc(ids, w, 0, m, out_idx, out_val, 0)
-    return out_idx[:o], out_val[:o]
-
-
 # -- vocabulary strings ---------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always")
 def _term_codes(nc, ncls, kind, tokmin, pos, aux, lim, out, o, write):

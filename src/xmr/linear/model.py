@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._kernels import beam as _beam
+from .._kernels.constraint import ancestor_mask
 from .._threads import num_threads
 from ..errors import ConfigError, DataError, ModelFormatError, NotFittedError
 from ..index.embed import label_embedding
@@ -269,14 +270,8 @@ class XLinearModel:
         """Node mask (uint8, n_nodes) restricting search to ``labels``; reusable across calls."""
         layout = self._check_fitted()
         labels = self._check_labels(labels)
-        mask = np.zeros(layout.n_nodes, dtype=np.uint8)
-        nodes = self._label_slots()[labels] + layout.level_start[layout.depth]
-        parent = self._node_parent()
-        for _ in range(layout.depth):  # one vectorized step per level
-            mask[nodes] = 1
-            nodes = np.unique(parent[nodes])
-        mask[0] = 1
-        return mask
+        return ancestor_mask(labels, self._label_slots(), int(layout.level_start[layout.depth]),
+                             self._node_parent(), int(layout.n_nodes))
 
     def _mask_arg(self, labels) -> np.ndarray:
         if labels is None:

@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import DataError
+from ..sparse import l2_normalize_rows
 from ..text.config import BlockConfig, TfidfConfig
 from ..text.vectorizer import TfidfVectorizer
 
@@ -66,12 +67,7 @@ class QacFeaturizer:
         if self.previous_vec is None:
             return P
         W = self.previous_vec.transform(list(previous), threads=threads)
-        X = sp.hstack([P, W], format="csr", dtype=np.float32)
-        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        X.data *= np.repeat(scale, np.diff(X.indptr)).astype(np.float32)
-        X.indices = X.indices.astype(np.int32)
-        return X
+        return l2_normalize_rows(sp.hstack([P, W], format="csr", dtype=np.float32))
 
     def transform_one(self, previous: str, prefix: str) -> tuple[np.ndarray, np.ndarray]:
         """(indices int32, values float32) of one example: the real-time path."""

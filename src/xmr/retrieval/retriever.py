@@ -43,9 +43,10 @@ _MAX_QUERY_CHARS = 1000  # longer queries are cut (bounds featurization time)
 def _default_text2text() -> Text2TextConfig:
     # word 1-2-grams + character trigrams with an end-of-word marker, as the product-search
     # work describes; beam 10, top 100 (recall@100 is a headline metric); weight threshold
-    # 0.05: with one title row per product, most weights are small and 0.1 drops many of them
-    # (chosen with title_match_weight 0.5 and rerank_candidates 300 on a validation split of
-    # the Home Depot training queries, see docs/product-retrieval.md)
+    # 0.05: with one title row per product most weights are small. `python -m
+    # experiments.tune_retrieval` (validation split of the training queries) measured
+    # recall@10 32.7 at threshold 0.05 vs 31.8 at 0.1; title-match weights 0.3-0.7 within 0.15
+    # points; 300 candidates 32.7 at 0.57 ms p50 vs 500 candidates 33.1 at 0.84 ms
     vec = TfidfConfig(blocks=(BlockConfig(kind="word", min_n=1, max_n=2),
                               BlockConfig(kind="char", min_n=3, max_n=3)))
     return Text2TextConfig(vectorizer=vec).replace({"model.predict.top_k": 100,
@@ -85,7 +86,6 @@ class ProductRetriever:
         self.config = config or RetrieverConfig()
         self.pipeline_: Text2Text | None = None
         self.product_ids_: list[str] | None = None
-        self._index: dict[str, int] | None = None
         self.title_features_: sp.csr_matrix | None = None
         self._reranker_cache: TextMatchReranker | None = None
 
@@ -93,15 +93,15 @@ class ProductRetriever:
     def fit(self, catalog: Catalog, judgments: Judgments, *,
             threads: int | None = None) -> ProductRetriever:
         """Train on judged pairs (positives: grade >= ``min_relevance``) and the catalog."""
-        index = {pid: i for i, pid in enumerate(catalog.ids)}
         texts, labels = self.training_rows(catalog, judgments)
         logger.info("retrieval: %d training rows over %d products", len(texts), len(catalog.ids))
         self.pipeline_ = Text2Text(self.config.text2text).fit(texts, labels, catalog.titles,
                                                              threads=threads)
         self.product_ids_ = list(catalog.ids)
-        self._index = index
-        self.title_features_ = self.pipeline_.vectorizer_.transform(catalog.titles,
-                                                                    threads=threads)
+        self.title_features_ = self.pipeline_.label_features_  # the titles' TF-IDF, once
+        if self.title_features_ is None:  # label_text_features is off
+            self.title_features_ = self.pipeline_.vectorizer_.transform(catalog.titles,
+                                                                        threads=threads)
         self._reranker_cache = None
         return self
 
@@ -174,7 +174,8 @@ class ProductRetriever:
     def evaluate(self, judgments: Judgments, *, beam_size: int | None = None,
                  threads: int | None = None) -> dict[str, float]:
         """recall@10, recall@100, graded nDCG@10 and MRR over the distinct judged queries."""
-        index = self._index or {pid: i for i, pid in enumerate(self.product_ids_ or [])}
+        self._check_fitted()
+        index = {pid: i for i, pid in enumerate(self.product_ids_)}
         queries, relevant, grades = group_judgments(judgments, index, self.config.min_relevance)
         top = self.search_batch(queries, k=100, beam_size=beam_size, threads=threads)
         return retrieval_metrics(top.indices, relevant, grades)
@@ -208,20 +209,23 @@ class ProductRetriever:
         if len(obj.product_ids_) != len(obj.pipeline_.items_):
             raise ModelFormatError(f"{path}: {len(obj.product_ids_)} product ids but "
                                    f"{len(obj.pipeline_.items_)} titles")
-        obj._index = {pid: i for i, pid in enumerate(obj.product_ids_)}
         meta, arrays = load_model_dir(path / "titles", "xmr.csr", 1, mmap=mmap)
         obj.title_features_ = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
                                             shape=tuple(meta["shape"]))
         return obj
 
 
-def _positive_rows(judgments: Judgments, index: dict[str, int],
-                   min_relevance: float) -> dict[str, set[int]]:
-    """Distinct non-empty query -> catalog positions of its positive products."""
+def _check_known(judgments: Judgments, index: dict[str, int]) -> None:
     unknown = sorted({p for p in judgments.products if p not in index})
     if unknown:
         raise DataError(f"{len(unknown)} judged product id(s) are not in the catalog, e.g. "
                         f"{unknown[:5]}")
+
+
+def _positive_rows(judgments: Judgments, index: dict[str, int],
+                   min_relevance: float) -> dict[str, set[int]]:
+    """Distinct non-empty query -> catalog positions of its positive products."""
+    _check_known(judgments, index)
     rows: dict[str, set[int]] = {}
     for q, p, g in zip(judgments.queries, judgments.products, judgments.grades.tolist(),
                        strict=True):
@@ -235,7 +239,7 @@ def group_judgments(judgments: Judgments, index: dict[str, int], min_relevance: 
     """Per distinct query with at least one positive: (query, positive positions, gains of all
     judged positions). Gains are ``(grade - 1) / 2`` (1 -> 0, 3 -> 1) for every judged product.
     Unknown product ids are an error."""
-    _positive_rows(judgments, index, min_relevance)  # validates ids
+    _check_known(judgments, index)
     by_query: dict[str, dict[int, float]] = {}
     for q, p, g in zip(judgments.queries, judgments.products, judgments.grades.tolist(),
                        strict=True):

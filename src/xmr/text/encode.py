@@ -39,16 +39,17 @@ class EncodedText(NamedTuple):
     classes: np.ndarray  # uint8 (total,): 0 other, 1 word character, 2 space
 
 
-def _as_str(doc, i: int) -> str:
+def as_text(doc, where: str) -> str:
+    """``doc`` as str (UTF-8 bytes are decoded); DataError naming ``where`` otherwise."""
     if isinstance(doc, str):
         return doc
     if isinstance(doc, (bytes, bytearray)):
         try:
             return bytes(doc).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DataError(f"document {i}: not valid UTF-8 ({exc.reason} at byte "
+            raise DataError(f"{where}: not valid UTF-8 ({exc.reason} at byte "
                             f"{exc.start})") from None
-    raise DataError(f"document {i}: expected str or UTF-8 bytes, got {type(doc).__name__}")
+    raise DataError(f"{where}: expected str or UTF-8 bytes, got {type(doc).__name__}")
 
 
 def classify(codes: np.ndarray) -> np.ndarray:
@@ -83,7 +84,7 @@ def encode(docs: Sequence[str], lowercase: bool, unicode_form: str) -> EncodedTe
         joined = "\x00".join(docs)  # raises TypeError when an item is not a str
         n = len(docs)
     except TypeError:
-        docs = [_as_str(d, i) for i, d in enumerate(docs)]
+        docs = [as_text(d, f"document {i}") for i, d in enumerate(docs)]
         joined = "\x00".join(docs)
         n = len(docs)
     if n > 0 and joined.count("\x00") != n - 1:  # NUL inside a document: it counts as space

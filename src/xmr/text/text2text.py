@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..config import Config, field
 from ..errors import DataError, ModelFormatError, NotFittedError
@@ -136,6 +137,9 @@ class Text2Text:
         self.vectorizer_: TfidfVectorizer | None = None
         self.model_: XLinearModel | None = None
         self.items_: list[str] | None = None
+        # TF-IDF of the item texts used for indexing at fit time (None when label_text_features
+        # is off or after load(): it is not saved); callers that need it again reuse it
+        self.label_features_: sp.csr_matrix | None = None
 
     def fit(self, texts: Sequence[str], labels: Sequence[Sequence[int]], items: Sequence[str],
             *, threads: int | None = None) -> Text2Text:
@@ -159,6 +163,7 @@ class Text2Text:
                     time.perf_counter() - t0)
         model = XLinearModel(model_cfg).fit(X, Y, label_features=label_features, threads=threads)
         self.vectorizer_, self.model_, self.items_ = vec, model, list(items)
+        self.label_features_ = label_features
         return self
 
     def _check_fitted(self) -> tuple[TfidfVectorizer, XLinearModel, list[str]]:

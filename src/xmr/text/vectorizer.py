@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,8 +22,9 @@ from .._kernels import text as K
 from .._threads import num_threads
 from ..errors import DataError, ModelFormatError, NotFittedError
 from ..io.store import load_model_dir, save_model_dir
+from ..sparse import row_norm_scale
 from .config import BlockConfig, TfidfConfig
-from .encode import ASCII_CLASS, EncodedText, encode, encode_codes
+from .encode import ASCII_CLASS, EncodedText, as_text, encode, encode_codes
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ class TfidfVectorizer:
         packed = self._packed or self._pack()
         cfg = self.config
         if not isinstance(text, str):
-            text = _one_str(text)
+            text = as_text(text, "query")
         if cfg.lowercase:
             text = text.lower()
         if text.isascii():
@@ -320,26 +321,10 @@ def _codes_of(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
-def _one_str(text) -> str:
-    if isinstance(text, (bytes, bytearray)):
-        try:
-            return bytes(text).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DataError(f"query: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    raise DataError(f"query: expected str or UTF-8 bytes, got {type(text).__name__}")
-
-
 def _normalize_rows(X: sp.csr_matrix, norm: str) -> sp.csr_matrix:
-    if norm == "none":
-        return X
-    row = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    data = X.data.astype(np.float64)
-    vals = np.abs(data) if norm == "l1" else np.square(data)
-    s = np.bincount(row, weights=vals, minlength=X.shape[0])
-    if norm == "l2":
-        s = np.sqrt(s)
-    scale = np.divide(1.0, s, out=np.zeros_like(s), where=s > 0)
-    X.data = (X.data * scale[row]).astype(np.float32)
+    """In place: ``X`` is this module's own fresh matrix, already in kernel layout."""
+    if norm != "none":
+        X.data = (X.data * row_norm_scale(X, norm)).astype(np.float32)
     return X
 
 
@@ -349,7 +334,3 @@ def _stack(parts: list[sp.csr_matrix], norm: str) -> sp.csr_matrix:
     X.indices = X.indices.astype(np.int32, copy=False)
     return X
 
-
-def describe(vec: TfidfVectorizer) -> dict[str, Any]:
-    """Short summary (for logs and the CLI): columns per block and documents seen."""
-    return {"n_docs": vec.n_docs_, "columns": [len(t) for t in (vec.terms_ or [])]}
