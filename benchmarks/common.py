@@ -26,6 +26,11 @@ def load_split(data_dir: str | os.PathLike, split: str) -> tuple[sp.csr_matrix, 
     return X, Y
 
 
+def rss_source() -> str:
+    """Where :func:`peak_rss_mb` reads from on this machine (recorded with every result)."""
+    return "VmHWM" if Path("/proc/self/status").exists() else "ru_maxrss"
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, in MiB.
 

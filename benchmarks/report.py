@@ -1,9 +1,24 @@
-"""Turn benchmark JSON runs into ``benchmarks/RESULTS.md`` (tables with ratios to libpecos)."""
+"""Turn benchmark JSON runs into ``benchmarks/RESULTS.md`` (tables with ratios to libpecos) and
+two plots: accuracy vs single-query latency per data set, and training time and memory vs the
+number of labels on the generated problems."""
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+LIBS = ("xmr", "libpecos", "napkinxc", "omikuji")
+COLORS = {"xmr": "tab:red", "libpecos": "tab:blue", "napkinxc": "tab:green",
+          "omikuji": "tab:orange"}
+MARKERS = {"xmr": "o", "libpecos": "s", "napkinxc": "^", "omikuji": "D"}
+# the accuracy the accuracy-vs-latency plot shows: recall for the retrieval-like sets, whose
+# test rows have many relevant labels and few that are reachable; P@1 elsewhere
+PLOT_METRIC = {"homedepot-queries": "R@10", "homedepot-titles": "R@10", "aol-queries": "R@10"}
+SCALING = (("gen-10k", 10_000), ("gen-100k", 100_000), ("gen-1m", 1_000_000))
+SCALING_THREADS = 2
 
 
 def _latest_records(results_dir: Path) -> tuple[list[dict], dict]:
@@ -36,6 +51,170 @@ def _ratio(a, b):
     return f"{a / b:.2f}x"
 
 
+def _status(rec: dict) -> str:
+    """'ok' or the first phase's failure (timeout, out of memory, error)."""
+    for mode in ("train", "predict"):
+        st = rec.get(mode, {}).get("status", "missing")
+        if st != "ok":
+            return f"{mode}: {st}"
+    return "ok"
+
+
+# runs before this one read ru_maxrss, which carries the runner's memory across fork/exec
+FIRST_VMHWM_RUN = "20261126-135200"
+
+
+def _rss_exact(rec: dict) -> bool:
+    """Whether the record's peak RSS is the worker's own (VmHWM), not an upper bound."""
+    return bool(rec.get("train", {}).get("rss_source")) or rec["run_id"] >= FIRST_VMHWM_RUN
+
+
+def _rss(rec: dict) -> str:
+    v = rec.get("train", {}).get("train_peak_rss_mb")
+    if v is None:
+        return "-"
+    return _fmt(v) if _rss_exact(rec) else f"<={_fmt(v)}"
+
+
+def _scaling_rows(records: list[dict]) -> list[dict]:
+    """The matched-setting, 2-thread records of the generated 10K/100K/1M problems."""
+    out = []
+    for ds, n_labels in SCALING:
+        for lib in LIBS:
+            rec = next((r for r in records if r["dataset"] == ds and r["lib"] == lib and
+                        r["setting"] == "matched" and r["threads"] == SCALING_THREADS), None)
+            if rec is not None:
+                out.append(dict(rec, n_labels=n_labels))
+    return out
+
+
+def _scaling_table(rows: list[dict]) -> list[str]:
+    lines = [f"## Scaling with the number of labels (generated problems, PECOS-matched settings, "
+             f"{SCALING_THREADS} threads)", "",
+             "| labels | library | train s | vs pecos | train RSS MB | vs pecos | model MB | "
+             "P@1 | p50 ms |", "|" + "---|" * 9]
+    for r in rows:
+        tr, pr = r.get("train", {}), r.get("predict", {})
+        base = next((b for b in rows if b["lib"] == "libpecos" and
+                     b["n_labels"] == r["n_labels"]), {})
+        btr = base.get("train", {}) if _status(base) == "ok" else {}
+        st = _status(r)
+        exact = _rss_exact(r) and bool(base) and _rss_exact(base)
+        if st != "ok" and tr.get("status") != "ok":
+            lines.append(f"| {r['n_labels']:,} | {r['lib']} | {st} | | | | | | |")
+            continue
+        p1 = pr.get("P@1")
+        lines.append(
+            f"| {r['n_labels']:,} | {r['lib']} | {_fmt(tr.get('train_s'))} | "
+            f"{_ratio(tr.get('train_s'), btr.get('train_s'))} | {_rss(r)} | "
+            f"{_ratio(tr.get('train_peak_rss_mb'), btr.get('train_peak_rss_mb')) if exact else '-'}"
+            f" | "
+            f"{_fmt(tr.get('model_mb'))} | {'-' if p1 is None else f'{100 * p1:.2f}'}"
+            f"{'' if st == 'ok' else f' ({st})'} | {_fmt(pr.get('latency_p50_ms'))} |")
+    lines += ["", "![training time and memory vs labels](plots/scaling.png)", ""]
+    return lines
+
+
+def _plot_scaling(rows: list[dict], path: Path, plt) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for lib in LIBS:
+        mine = [r for r in rows if r["lib"] == lib]
+        for ax, key in zip(axes, ("train_s", "train_peak_rss_mb"), strict=True):
+            ok = [r for r in mine if r.get("train", {}).get("status") == "ok" and
+                  (key == "train_s" or _rss_exact(r))]
+            ax.plot([r["n_labels"] for r in ok], [r["train"][key] for r in ok],
+                    marker=MARKERS[lib], color=COLORS[lib], label=lib)
+            if key != "train_s":
+                continue
+            for r in mine:  # a timeout is drawn at its limit, pointing up
+                st = r.get("train", {}).get("status", "")
+                if st.startswith("timeout"):
+                    limit = float(st.split()[2])
+                    ax.plot([r["n_labels"]], [limit], marker="^", markersize=11,
+                            color=COLORS[lib], markerfacecolor="none")
+                    ax.annotate(f"{lib}: {st}", (r["n_labels"], limit), fontsize=7,
+                                xytext=(-90, 8), textcoords="offset points")
+    for ax, title in zip(axes, ("training wall time (s)", "training peak RSS (MB)"),
+                         strict=True):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks([n for _, n in SCALING], ["10K", "100K", "1M"])
+        ax.set_xlim(6_000, 1_600_000)
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(plt.NullFormatter())
+        ax.set_xlabel("labels (generated problems)")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"PECOS-matched settings, {SCALING_THREADS} threads", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_accuracy_latency(records: list[dict], path: Path, plt) -> list[tuple[str, list]]:
+    """One panel per data set: accuracy vs p50 single-query latency, one point per library and
+    setting (filled: PECOS-matched, hollow: the library's default). Returns the panels drawn,
+    as (data set, records)."""
+    from matplotlib import ticker
+
+    panels = []
+    for ds in sorted({r["dataset"] for r in records}):
+        pts = {}
+        for r in sorted((r for r in records if r["dataset"] == ds), key=lambda r: r["threads"]):
+            pr = r.get("predict", {})
+            if _status(r) == "ok" and pr.get("latency_p50_ms") is not None:
+                pts.setdefault((r["lib"], r["setting"]), r)  # the 1-thread run when there is one
+        if pts:
+            panels.append((ds, list(pts.values())))
+    if not panels:
+        return []
+    cols = 3
+    nrows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.4 * nrows), squeeze=False)
+    for ax, (ds, pts) in zip(axes.ravel(), panels, strict=False):
+        metric = PLOT_METRIC.get(ds, "P@1")
+        for r in pts:
+            lib, matched = r["lib"], r["setting"] == "matched"
+            ax.plot([r["predict"]["latency_p50_ms"]], [100 * r["predict"][metric]],
+                    marker=MARKERS[lib], color=COLORS[lib], linestyle="none", markersize=8,
+                    markerfacecolor=COLORS[lib] if matched else "none",
+                    label=f"{lib} {r['setting']}")
+        ax.set_xscale("log")
+        # ticks at 1-2-5 steps: the spans are often under a decade; minor labels would overlap
+        ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_xlabel("p50 single-query latency (ms, 1 thread, log)")
+        ax.set_ylabel(f"{metric} (%)")
+        ax.set_title(ds, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return panels
+
+
+def _write_plots(records: list[dict], plot_dir: Path) -> bool:
+    """Draw both plots; False (with a log line) when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        logger.warning("matplotlib is not installed (pip install -e '.[bench]'): no plots")
+        return False
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    _plot_accuracy_latency(records, plot_dir / "accuracy-latency.png", plt)
+    _plot_scaling(_scaling_rows(records), plot_dir / "scaling.png", plt)
+    return True
+
+
 def write_report(results_dir: Path, target: Path) -> None:
     records, machine = _latest_records(results_dir)
     lines = [
@@ -49,18 +228,24 @@ def write_report(results_dir: Path, target: Path) -> None:
         "is faster / smaller. Accuracy differences are in points against libpecos. Latency is "
         "one query at a time through each library's Python API, one thread, after warm-up.",
         "",
-        "Caveat on memory: runs made before 2026-11-26 13:52 read peak RSS from `ru_maxrss`, "
-        "which also carries the runner's memory at spawn time (the runner had just generated "
-        "the data set). Their RSS columns are therefore upper bounds near the runner's size "
-        "(e.g. 524 MB for every peer at 100K labels; 4,515 MB for xmr at 1M labels, where `ps` "
-        "showed about 1.5 GB during training). Later runs read `VmHWM`.",
+        "Memory marked `<=` comes from runs made before 2026-11-26 13:52, which read peak "
+        "RSS from `ru_maxrss`; that also carries the runner's memory at spawn time, so those "
+        "values are upper bounds near the runner's size. Later runs read `VmHWM`.",
         "",
     ]
+    has_plots = _write_plots(records, target.parent / "plots")
+    if has_plots:
+        lines += ["![accuracy vs single-query latency](plots/accuracy-latency.png)", ""]
+    lines += _scaling_table(_scaling_rows(records))
     datasets = sorted({r["dataset"] for r in records})
     for ds in datasets:
         rows = sorted((r for r in records if r["dataset"] == ds),
                       key=lambda r: (r["threads"], r["lib"] != "xmr", r["lib"], r["setting"]))
-        lines += [f"## {ds}", "",
+        subsets = sorted({r.get("test_rows", 0) for r in rows})
+        note = ("" if subsets == [0] else
+                "Test rows: " + ", ".join("all" if n == 0 else f"the first {n:,}" for n in subsets)
+                + " (see the JSON's `test_rows` per record).")
+        lines += [f"## {ds}", "", *([note, ""] if note else []),
                   "| library | setting | threads | train s | vs pecos | train RSS MB | "
                   "model MB | predict s | vs pecos | P@1 | P@3 | P@5 | nDCG@5 | R@10 | R@100 | "
                   "p50 ms | p99 ms | load s |",
@@ -70,8 +255,10 @@ def write_report(results_dir: Path, target: Path) -> None:
             tr, pr = r.get("train", {}), r.get("predict", {})
             b = base.get(r["threads"], {})
             btr, bpr = b.get("train", {}), b.get("predict", {})
-            status = tr.get("status") if tr.get("status") != "ok" else pr.get("status")
-            if status and status != "ok":
+            if b.get("test_rows", 0) != r.get("test_rows", 0):
+                bpr = {}  # accuracy on different test rows is not comparable
+            status = _status(r)
+            if status != "ok" and tr.get("status") != "ok":
                 lines.append(f"| {r['lib']} | {r['setting']} | {r['threads']} | {status} |"
                              + " |" * 14)
                 continue
@@ -88,8 +275,9 @@ def write_report(results_dir: Path, target: Path) -> None:
             lines.append(
                 f"| {r['lib']} | {r['setting']} | {r['threads']} | {_fmt(tr.get('train_s'))} | "
                 f"{_ratio(tr.get('train_s'), btr.get('train_s'))} | "
-                f"{_fmt(tr.get('train_peak_rss_mb'))} | {_fmt(tr.get('model_mb'))} | "
-                f"{_fmt(pr.get('predict_s'))} | {_ratio(pr.get('predict_s'), bpr.get('predict_s'))}"
+                f"{_rss(r)} | {_fmt(tr.get('model_mb'))} | "
+                f"{_fmt(pr.get('predict_s')) if status == 'ok' else status} | "
+                f"{_ratio(pr.get('predict_s'), bpr.get('predict_s'))}"
                 f" | {acc('P@1')} | {acc('P@3')} | {acc('P@5')} | {acc('nDCG@5')} | "
                 f"{acc('R@10')} | {acc('R@100')} | {_fmt(pr.get('latency_p50_ms'))} | "
                 f"{_fmt(pr.get('latency_p99_ms'))} | {_fmt(pr.get('load_s'))} |")

@@ -1,6 +1,7 @@
 """Run xmr and its peers side by side and write JSON results plus ``RESULTS.md``.
 
     python -m benchmarks.run --datasets bibtex,gen-100k --threads 1,2
+    python -m benchmarks.run --suite full --skip-done   # everything RESULTS.md shows
     python -m benchmarks.run --smoke          # tiny generated data, xmr only: the CI check
 
 Every (library, setting, dataset, threads) is measured in fresh processes (one to train, one to
@@ -93,10 +94,10 @@ def prepare_dataset(name: str) -> Path | None:
 
 
 def run_phase(python: Path, lib: str, mode: str, data: Path, model: Path, threads: int,
-              setting: str, out: Path, timeout: float, queries: int) -> dict:
+              setting: str, out: Path, timeout: float, queries: int, test_rows: int) -> dict:
     cmd = [str(python), "-m", "benchmarks.workers", lib, mode, "--data", str(data),
            "--model", str(model), "--threads", str(threads), "--setting", setting,
-           "--out", str(out), "--queries", str(queries)]
+           "--out", str(out), "--queries", str(queries), "--test-rows", str(test_rows)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads),
                PYTHONPATH=str(ROOT))
     start = time.perf_counter()
@@ -132,18 +133,104 @@ def machine_info() -> dict:
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
+# The whole issue-3 matrix: every library and setting at 1 and 2 threads on the real sets and on
+# generated problems of 10K and 100K labels; at 1M labels 2 threads and the PECOS-matched settings
+# only, with the first 20,000 test rows (a library's batch over all 200,000 would take longer than
+# its training), so that the one command fits in a few hours.
+SUITES = {
+    "full": [
+        {"datasets": "bibtex,homedepot-queries,homedepot-titles,aol-queries,gen-10k,gen-100k",
+         "threads": "1,2"},
+        {"datasets": "gen-1m", "threads": "2",
+         "settings": "xmr:matched,libpecos:matched,napkinxc:matched,omikuji:matched",
+         "test_rows": 20_000},
+    ],
+}
+
+
+def plan_jobs(datasets: str, libs: list[str], threads: str, settings: str,
+              test_rows: int) -> list[dict]:
+    """(dataset, lib, setting, threads, test_rows) jobs in run order."""
+    from benchmarks.workers import SETTINGS
+
+    jobs = []
+    for name in [d for d in datasets.split(",") if d]:
+        for lib in libs:
+            wanted = {x.split(":")[1] for x in settings.split(",") if x.startswith(lib + ":")}
+            if settings and not wanted:
+                continue
+            for setting in SETTINGS[lib]:
+                if wanted and setting not in wanted:
+                    continue
+                for t in [int(t) for t in threads.split(",") if t]:
+                    jobs.append({"dataset": name, "lib": lib, "setting": setting,
+                                 "threads": t, "test_rows": test_rows})
+    return jobs
+
+
+def _finished(rec: dict) -> bool:
+    """A record that needs no re-run: both phases ok, or an outcome that is itself the result
+    (a timeout or running out of memory)."""
+    statuses = [rec.get(m, {}).get("status", "") for m in ("train", "predict")]
+    if all(s == "ok" for s in statuses):
+        return True
+    return any(s.startswith(("timeout", "failed: out of memory")) for s in statuses)
+
+
+def done_jobs(results_dir: Path) -> set[tuple]:
+    """Keys of the jobs that already have a finished record in ``results_dir``."""
+    done = set()
+    for path in results_dir.glob("run-*.json"):
+        for rec in json.loads(path.read_text())["records"]:
+            if _finished(rec):
+                done.add((rec["dataset"], rec["lib"], rec["setting"], rec["threads"],
+                          rec.get("test_rows", 0)))
+    return done
+
+
+def run_job(job: dict, data: Path, python: Path, args: argparse.Namespace,
+            n_train: int) -> dict:
+    name, lib, setting, t = job["dataset"], job["lib"], job["setting"], job["threads"]
+    model = WORK / "models" / f"{name}-{lib}-{setting}-{t}"
+    rec = dict(job, n_train=n_train)
+    for mode in ("train", "predict"):
+        best = None
+        for _ in range(max(1, args.repeats)):
+            log(f"{name} {lib}/{setting} threads={t}: {mode}")
+            res = run_phase(python, lib, mode, data, model, t, setting, WORK / "phase.json",
+                            args.timeout, args.queries, job["test_rows"])
+            key = "train_s" if mode == "train" else "predict_s"
+            if best is None or (res.get("status") == "ok" and
+                                res.get(key, np.inf) < best.get(key, np.inf)):
+                best = res
+        rec[mode] = best
+        if best["status"] != "ok":
+            log(f"  {best['status']}")
+            break
+    return rec
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="benchmarks.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--suite", choices=sorted(SUITES),
+                   help="run a whole predefined matrix (overrides --datasets/--threads/"
+                        "--settings/--test-rows): 'full' is everything RESULTS.md shows")
     p.add_argument("--datasets", default="bibtex,gen-10k,gen-100k")
     p.add_argument("--libs", default="xmr,libpecos,napkinxc,omikuji")
     p.add_argument("--threads", default="1,2")
     p.add_argument("--settings", default="",
                    help="only these settings, e.g. lib:setting,lib:setting (default: all)")
+    p.add_argument("--test-rows", type=int, default=0,
+                   help="predict only the first N test rows, the same for every library "
+                        "(0 = all)")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per phase")
     p.add_argument("--queries", type=int, default=2000, help="single-query latency samples")
     p.add_argument("--repeats", type=int, default=1,
                    help="repeat each phase and keep the fastest (the machine is noisy)")
+    p.add_argument("--skip-done", action="store_true",
+                   help="skip jobs that already have a finished record (ok, timeout or out of "
+                        "memory) in --out; resumes an interrupted suite")
     p.add_argument("--out", default=str(HERE / "results"))
     p.add_argument("--smoke", action="store_true", help="tiny generated data, xmr only")
     p.add_argument("--no-report", action="store_true")
@@ -152,46 +239,40 @@ def main(argv=None) -> int:
         args.datasets, args.libs, args.queries = "gen-2k", "xmr", 200
         args.out = str(WORK / "smoke")
     libs = [x for x in args.libs.split(",") if x]
-    threads = [int(t) for t in args.threads.split(",") if t]
+    unknown = sorted(set(libs) - {"xmr", *PEERS})
+    if unknown:
+        p.error(f"--libs: unknown {', '.join(unknown)} (known: xmr, {', '.join(PEERS)})")
+    if args.suite:
+        parts = SUITES[args.suite]
+    else:
+        parts = [{"datasets": args.datasets, "threads": args.threads,
+                  "settings": args.settings, "test_rows": args.test_rows}]
+    jobs = [job for part in parts
+            for job in plan_jobs(part["datasets"], libs, part["threads"],
+                                 part.get("settings", ""), part.get("test_rows", 0))]
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.skip_done:
+        done = done_jobs(out_dir)
+        skipped = [j for j in jobs if tuple(j.values()) in done]
+        jobs = [j for j in jobs if tuple(j.values()) not in done]
+        log(f"--skip-done: {len(skipped)} jobs already have results, {len(jobs)} to run")
     run_id = time.strftime("%Y%m%d-%H%M%S")
-    peer_python = ensure_peer_venv() if any(lib in PEERS for lib in libs) else None
-    from benchmarks.workers import SETTINGS
+    peer_python = ensure_peer_venv() if any(j["lib"] in PEERS for j in jobs) else None
 
     records = []
-    for name in [d for d in args.datasets.split(",") if d]:
-        data = prepare_dataset(name)
+    data_dirs: dict[str, Path | None] = {}
+    for job in jobs:
+        name = job["dataset"]
+        if name not in data_dirs:
+            data_dirs[name] = prepare_dataset(name)
+        data = data_dirs[name]
         if data is None:
             continue
-        X = sp.load_npz(data / "X_train.npz")
-        for lib in libs:
-            python = Path(sys.executable) if lib == "xmr" else peer_python
-            wanted = {x.split(":")[1] for x in args.settings.split(",")
-                      if x.startswith(lib + ":")}
-            for setting in SETTINGS[lib]:
-                if wanted and setting not in wanted:
-                    continue
-                for t in threads:
-                    model = WORK / "models" / f"{name}-{lib}-{setting}-{t}"
-                    rec = {"dataset": name, "lib": lib, "setting": setting, "threads": t,
-                           "n_train": int(X.shape[0])}
-                    for mode in ("train", "predict"):
-                        best = None
-                        for _ in range(max(1, args.repeats)):
-                            log(f"{name} {lib}/{setting} threads={t}: {mode}")
-                            res = run_phase(python, lib, mode, data, model, t, setting,
-                                            WORK / "phase.json", args.timeout, args.queries)
-                            key = "train_s" if mode == "train" else "predict_s"
-                            if best is None or (res.get("status") == "ok" and
-                                                res.get(key, np.inf) < best.get(key, np.inf)):
-                                best = res
-                        rec[mode] = best
-                        if best["status"] != "ok":
-                            log(f"  {best['status']}")
-                            break
-                    records.append(rec)
-                    _save(out_dir, run_id, args, records)  # a stopped run keeps what it has
+        n_train = int(sp.load_npz(data / "Y_train.npz").shape[0])
+        python = Path(sys.executable) if job["lib"] == "xmr" else peer_python
+        records.append(run_job(job, data, python, args, n_train))
+        _save(out_dir, run_id, args, records)  # a stopped run keeps what it has
     _save(out_dir, run_id, args, records)
     log(f"wrote {out_dir / f'run-{run_id}.json'}")
     if not args.no_report and not args.smoke:

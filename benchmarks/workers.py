@@ -32,6 +32,7 @@ from benchmarks.common import (
     load_split,
     peak_rss_mb,
     ranking_metrics,
+    rss_source,
     write_json,
 )
 
@@ -160,6 +161,9 @@ class NapkinAdapter:
         self.model.set_params(threads=threads)
         return topk_from_lists(self.model.predict(X, top_k=k), k)
 
+    def single_thread(self):
+        self.model.set_params(threads=1)
+
     def queries(self, X, rows):
         return [X[i] for i in rows]
 
@@ -240,12 +244,14 @@ def run_train(lib, args) -> dict:
         adapter.train(X, Y, args.threads, args.setting, model_dir)
     # adapters that do untimed preparation inside train() report their own training time
     train_s = getattr(adapter, "train_s", t.seconds)
-    return {"train_s": train_s, "train_peak_rss_mb": peak_rss_mb(),
+    return {"train_s": train_s, "train_peak_rss_mb": peak_rss_mb(), "rss_source": rss_source(),
             "data_rss_mb": base_rss, "model_mb": dir_size_mb(model_dir)}
 
 
 def run_predict(lib, args) -> dict:
     X, Y = load_split(args.data, "test")
+    if args.test_rows:  # the same first rows for every library
+        X, Y = X[: args.test_rows], Y[: args.test_rows]
     base_rss = peak_rss_mb()
     adapter = ADAPTERS[lib]()
     if hasattr(adapter, "prepare_load"):
@@ -262,16 +268,18 @@ def run_predict(lib, args) -> dict:
     rng = np.random.default_rng(0)
     rows = rng.choice(X.shape[0], size=min(args.queries, X.shape[0]), replace=False)
     queries = adapter.queries(X, rows)
-    if args.threads == 1:  # single-query latency is a one-thread measurement
-        for q in queries[: min(200, len(queries))]:
-            adapter.predict_one(q, 10)
-        times = np.empty(len(queries))
-        for i, q in enumerate(queries):  # timing individual calls is the measurement
-            start = time.perf_counter()
-            adapter.predict_one(q, 10)
-            times[i] = time.perf_counter() - start
-        out.update({f"latency_{key}": v for key, v in latency_stats(times).items()})
-        out["latency_queries"] = len(queries)
+    # single-query latency is a one-thread measurement, whatever the batch's thread count
+    if hasattr(adapter, "single_thread"):
+        adapter.single_thread()
+    for q in queries[: min(200, len(queries))]:
+        adapter.predict_one(q, 10)
+    times = np.empty(len(queries))
+    for i, q in enumerate(queries):  # timing individual calls is the measurement
+        start = time.perf_counter()
+        adapter.predict_one(q, 10)
+        times[i] = time.perf_counter() - start
+    out.update({f"latency_{key}": v for key, v in latency_stats(times).items()})
+    out["latency_queries"] = len(queries)
     out["predict_peak_rss_mb"] = peak_rss_mb()
     out["test_data_rss_mb"] = base_rss
     return out
@@ -286,6 +294,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--setting", default="matched")
     p.add_argument("--queries", type=int, default=2000)
+    p.add_argument("--test-rows", type=int, default=0, help="first N test rows (0 = all)")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
