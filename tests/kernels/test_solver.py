@@ -99,3 +99,24 @@ def test_overflowing_slots_are_solved_again_with_the_same_result(monkeypatch):
     small = XLinearModel(cfg).fit(P.X_train, P.Y_train)
     for a, b in zip(ref.layout_, small.layout_, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_make_jobs_covers_each_child_once_and_splits_heavy_parents():
+    from xmr.linear.train import _TARGET_JOBS, _make_jobs
+
+    # 100 parents of 10 children; parent 0 owns 500 of the 599 rows (a popular cluster),
+    # every other parent one row
+    n_par = 100
+    cptr = np.arange(0, 10 * n_par + 1, 10, dtype=np.int64)
+    prow_ptr = np.concatenate([[0], 500 + np.arange(n_par)]).astype(np.int64)
+    prow_idx = np.arange(599, dtype=np.int32)
+    x_ptr = np.arange(0, 3 * 599 + 1, 3, dtype=np.int64)  # rows of 3 nonzeros
+    parent, start, end = _make_jobs(cptr, prow_ptr, x_ptr, prow_idx)
+    covered = np.concatenate([np.arange(a, b) for a, b in zip(start, end, strict=True)])
+    assert np.array_equal(np.sort(covered), np.arange(10 * n_par))  # every child once
+    for p, a, b in zip(parent, start, end, strict=True):
+        assert cptr[p] <= a < b <= cptr[p + 1]  # a job's children share its parent
+    assert (parent == 0).sum() == 10  # the popular parent: one job per child
+    assert np.all(np.bincount(parent)[1:] == 1)  # the light ones stay whole
+    assert np.all(parent[:10] == 0)  # the most expensive jobs come first
+    assert parent.shape[0] <= n_par + min(10, _TARGET_JOBS)

@@ -64,3 +64,19 @@ def test_wider_beam_never_lowers_the_best_score(small_model, small_problem):
     narrow = small_model.predict(X, beam_size=1, top_k=1)
     wide = small_model.predict(X, beam_size=50, top_k=1)
     assert np.all(wide.scores[:, 0] >= narrow.scores[:, 0] - 1e-7)
+
+
+@pytest.mark.parametrize("target_jobs", [1, 7, 10_000])
+def test_training_does_not_depend_on_how_children_are_grouped_into_jobs(monkeypatch,
+                                                                         target_jobs):
+    """Jobs are a scheduling device: one job per parent, or parents cut into many shares,
+    must give the same weights bit for bit (per-child random streams, same rows)."""
+    from xmr.linear import train
+
+    P = make_problem(400, n_train=800, n_test=10, seed=5)
+    cfg = XLinearConfig().replace({"indexer.max_leaf_size": 12, "indexer.branching_factor": 4})
+    reference = XLinearModel(cfg).fit(P.X_train, P.Y_train, threads=1)
+    monkeypatch.setattr(train, "_TARGET_JOBS", target_jobs)
+    other = XLinearModel(cfg).fit(P.X_train, P.Y_train, threads=TWO)
+    for x, y in zip(reference.layout_, other.layout_, strict=True):
+        assert np.array_equal(x, y)

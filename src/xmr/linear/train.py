@@ -21,8 +21,11 @@ logger = logging.getLogger(__name__)
 
 _LOSS_CODES = {"l2-svm": _solver.LOSS_L2_SVM, "l1-svm": _solver.LOSS_L1_SVM,
                "logistic": _solver.LOSS_LOGISTIC}
-# Levels with fewer parents than this split each parent's children over several jobs so that
-# the top levels also keep every thread busy. A constant, so results never depend on threads.
+# Each level is cut into about this many jobs of similar cost (children of one parent grouped
+# together), so that neither a top level with few parents nor a level whose popular parents hold
+# most of the rows leaves threads idle behind one long job. A constant, so the jobs never depend
+# on the thread count (the results do not depend on the jobs either: every child has its own
+# random stream and the same rows).
 _TARGET_JOBS = 64
 # Most weight slots (before pruning) held at once; bounds training memory on huge label sets.
 _MAX_SLOTS = 1 << 25
@@ -61,21 +64,29 @@ def _csc_arrays(M: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
 
 def _make_jobs(cptr: np.ndarray, prow_ptr: np.ndarray, x_ptr: np.ndarray,
                prow_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group the children of each parent into jobs, most expensive first."""
+    """Group the children of each parent into jobs, most expensive first.
+
+    A job's cost is ~ (nnz of its parent's rows) x (its children). A parent costing more than
+    1/_TARGET_JOBS of the level is split into that many shares of its children: each share
+    gathers the parent's rows again (one pass over their nonzeros), which is small next to
+    solving its children, and on skewed data (Zipf label popularity) one popular parent would
+    otherwise run alone while the other threads wait.
+    """
     n_par = cptr.shape[0] - 1
     n_child = np.diff(cptr)
-    groups = 1 if n_par >= _TARGET_JOBS else -(-_TARGET_JOBS // n_par)
+    row_nnz = np.diff(x_ptr)[prow_idx]
+    nnz_cum = np.concatenate([[0], np.cumsum(row_nnz)])
+    parent_nnz = nnz_cum[prow_ptr[1:]] - nnz_cum[prow_ptr[:-1]]
+    parent_cost = (parent_nnz + 1) * n_child
+    share = max(float(parent_cost.sum()) / _TARGET_JOBS, 1.0)
+    groups = np.clip(np.ceil(parent_cost / share), 1, np.maximum(n_child, 1)).astype(np.int64)
     size = np.maximum(1, -(-n_child // groups))
-    k = -(-n_child // size)
+    k = np.where(n_child > 0, -(-n_child // size), 0)
     job_parent = np.repeat(np.arange(n_par, dtype=np.int64), k)
     first_job = np.cumsum(k) - k
     offset = np.arange(job_parent.shape[0]) - np.repeat(first_job, k)
     start = cptr[job_parent] + offset * size[job_parent]
     end = np.minimum(start + size[job_parent], cptr[job_parent + 1])
-    # cost ~ nnz of the parent's rows x children in the job
-    row_nnz = np.diff(x_ptr)[prow_idx]
-    nnz_cum = np.concatenate([[0], np.cumsum(row_nnz)])
-    parent_nnz = nnz_cum[prow_ptr[1:]] - nnz_cum[prow_ptr[:-1]]
     cost = (parent_nnz[job_parent] + 1) * (end - start)
     order = np.argsort(-cost, kind="stable")
     return job_parent[order], start[order].astype(np.int64), end[order].astype(np.int64)
