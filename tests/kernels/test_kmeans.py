@@ -140,7 +140,7 @@ def test_split_matches_numpy_reference(n_seg):
         csc = emb.tocsc()
         csc.sort_indices()
         K.split_level_wide(emb.indptr, emb.indices, emb.data, csc.indptr, csc.indices,
-                           csc.data, perm, seg_ptr, 20, 5, 100, np.arange(40))
+                           csc.data, perm, seg_ptr, 20, 5, 100)
     else:
         K.split_level_many(emb.indptr, emb.indices, emb.data, 40, perm, seg_ptr, 20, 5, 100,
                            numba.get_num_threads())
@@ -180,24 +180,3 @@ def test_binary_depth_matches_pecos_rule():
     assert binary_depth(20_000, 100) == 8
     assert binary_depth(3, 1) == 1  # capped so that no cluster is empty
     assert binary_depth(1_000_000, 100) == 14
-
-
-@pytest.mark.parametrize("n_labels", [300, 2000])
-def test_frequency_numbering_gives_the_same_tree(monkeypatch, n_labels):
-    """Renumbering features by frequency is a cache optimization: the tree must be exactly
-    the one the embedding's own numbering gives, on both the wide and the per-segment path."""
-    from xmr.index import kmeans as KM
-
-    rng = np.random.default_rng(n_labels)
-    emb = l2_normalize_rows(sp.random(n_labels, 500, density=0.05, random_state=rng,
-                                      format="csr", dtype=np.float32))
-    emb.data **= 3  # uneven values: near-ties are where summation order would show
-    emb = l2_normalize_rows(emb)
-    cfg = IndexerConfig(max_leaf_size=8, branching_factor=4, seed=3)
-    renumbered = hierarchical_kmeans(emb, cfg)
-    monkeypatch.setattr(KM, "_frequency_numbered",
-                        lambda e: (e, np.arange(e.shape[1], dtype=np.int64)))
-    plain = hierarchical_kmeans(emb, cfg)
-    assert np.array_equal(renumbered.label_perm, plain.label_perm)
-    assert all(np.array_equal(a, b)
-               for a, b in zip(renumbered.child_ptr, plain.child_ptr, strict=True))

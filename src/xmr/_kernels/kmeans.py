@@ -228,13 +228,12 @@ def _update_level(csc_ptr, csc_rows, csc_data, pos_of_label, seg_of_pos, side, a
 
 @njit(cache=True, nogil=True)
 def split_level_wide(indptr, indices, data, csc_ptr, csc_rows, csc_data, perm, seg_ptr,
-                     n_iter, seed, seg_offset, feature_order):
+                     n_iter, seed, seg_offset):
     """Split the few, large segments of a top level together, in place.
 
     Scoring is parallel over labels and centroid sums parallel over features (through the
     embedding's CSC transpose), so the wide top levels use every thread; results do not depend
-    on the thread count. ``feature_order`` (int64, all feature ids) is the order in which
-    centroid norms are summed.
+    on the thread count.
     """
     n_features = csc_ptr.shape[0] - 1
     n_seg = seg_ptr.shape[0] - 1
@@ -251,6 +250,7 @@ def split_level_wide(indptr, indices, data, csc_ptr, csc_rows, csc_data, perm, s
     side = np.full(n, 2, dtype=np.uint8)
     scores = np.empty(n, dtype=np.float64)
     buf = np.empty(n, dtype=np.float64)
+    all_features = np.arange(n_features)
     for s in range(n_seg):
         if seg_ptr[s + 1] - seg_ptr[s] >= 2:
             active[s] = 1
@@ -271,8 +271,7 @@ def split_level_wide(indptr, indices, data, csc_ptr, csc_rows, csc_data, perm, s
         _update_level(csc_ptr, csc_rows, csc_data, pos_of_label, seg_of_pos, side, active, sums)
         for s in range(n_seg):
             if active[s]:
-                _normalize_into_diff(sums[s, 0], sums[s, 1], diffs[s], feature_order,
-                                     n_features)
+                _normalize_into_diff(sums[s, 0], sums[s, 1], diffs[s], all_features, n_features)
     work = np.empty(n, dtype=perm.dtype)
     for s in range(n_seg):
         a, b = seg_ptr[s], seg_ptr[s + 1]

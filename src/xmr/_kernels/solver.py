@@ -223,24 +223,11 @@ def solve_lr_dual(lp, li, lv, n_local, y, xnorm2, Cp, Cn, bias, eps, max_iter, s
 
 @njit(cache=True, nogil=True)
 def _gather_rows(x_ptr, x_idx, x_val, rows, stamp, g2l, job_stamp, l2g_buf):
-    """Local CSR of ``rows`` with features remapped to local ids, most frequent first.
-
-    The solvers read and update ``w[local id]`` once per nonzero in every pass. Numbering the
-    features by descending frequency in these rows (ties: global id) packs the hot part of
-    ``w`` into few cache lines; with ids in global order, a top-level node over 2M features
-    touches a 16 MB vector at random. Each row keeps its nonzeros in global order, so every
-    dot product sums the same numbers in the same order: the results do not change.
+    """Local CSR of ``rows`` with features remapped to sorted local ids.
 
     ``stamp``/``g2l`` are per-thread arrays of size n_features; ``stamp[j] == job_stamp`` marks
-    feature j as seen by this job, so nothing needs clearing between jobs (``g2l`` first counts
-    each feature's rows, then maps it).
-
-    Returns
-    -------
-    lp, li, lv : local CSR (int64 pointers, uint32 local ids, float32 values)
-    n_local : int, distinct features
-    l2g : int32 (n_local,), global id of each local id
-    by_global : int64 (n_local,), local ids in ascending global id order (for writing weights)
+    feature j as seen by this job, so nothing needs clearing between jobs.
+    Returns (lp, li, lv, n_local, l2g).
     """
     n = rows.shape[0]
     n_local = 0
@@ -251,26 +238,12 @@ def _gather_rows(x_ptr, x_idx, x_val, rows, stamp, g2l, job_stamp, l2g_buf):
             j = x_idx[k]
             if stamp[j] != job_stamp:
                 stamp[j] = job_stamp
-                g2l[j] = 0
                 l2g_buf[n_local] = j
                 n_local += 1
-            g2l[j] += 1
         nnz += x_ptr[row + 1] - x_ptr[row]
-    # one int64 key per feature: (rows - count) in the high bits, global id in the low 32
-    keys = np.empty(n_local, dtype=np.int64)
+    l2g = np.sort(l2g_buf[:n_local])
     for t in range(n_local):
-        j = l2g_buf[t]
-        keys[t] = ((np.int64(n) - g2l[j]) << 32) | np.int64(j)
-    keys.sort()
-    l2g = np.empty(n_local, dtype=np.int32)
-    for t in range(n_local):
-        j = np.int32(keys[t] & 0xFFFFFFFF)
-        l2g[t] = j
-        g2l[j] = t
-    sorted_global = np.sort(l2g)
-    by_global = np.empty(n_local, dtype=np.int64)
-    for q in range(n_local):
-        by_global[q] = g2l[sorted_global[q]]
+        g2l[l2g[t]] = t
     lp = np.empty(n + 1, dtype=np.int64)
     li = np.empty(nnz, dtype=np.uint32)
     lv = np.empty(nnz, dtype=np.float32)
@@ -283,7 +256,7 @@ def _gather_rows(x_ptr, x_idx, x_val, rows, stamp, g2l, job_stamp, l2g_buf):
             lv[pos] = x_val[k]
             pos += 1
         lp[r + 1] = pos
-    return lp, li, lv, n_local, l2g, by_global
+    return lp, li, lv, n_local, l2g
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -321,10 +294,9 @@ def _labels_for_child(rows, pos_idx, pos_start, pos_end, y):
 
 
 @njit(cache=True, nogil=True)
-def _write_pruned(w, n_local, l2g, by_global, threshold, max_nnz, out_idx, out_val, off, cap):
+def _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val, off, cap):
     """Write entries with |w| >= threshold (at most max_nnz of the largest; 0 = no cap) into
-    ``out[off:off + cap]`` in ascending global feature order (``by_global`` lists the local
-    ids in that order). Returns the count, or -1 when more than ``cap`` entries survive
+    ``out[off:off + cap]``. Returns the count, or -1 when more than ``cap`` entries survive
     (nothing is written then; the caller re-solves the child with a larger slot)."""
     cnt = 0
     for t in range(n_local):
@@ -335,28 +307,25 @@ def _write_pruned(w, n_local, l2g, by_global, threshold, max_nnz, out_idx, out_v
         return -1
     if keep_n == cnt:
         pos = off
-        for q in range(n_local):
-            t = by_global[q]
+        for t in range(n_local):
             if abs(w[t]) >= threshold and w[t] != 0.0:
                 out_idx[pos] = l2g[t]
                 out_val[pos] = w[t]
                 pos += 1
         return cnt
-    # keep the max_nnz largest magnitudes (ties: lower feature id), written in feature order
+    # keep the max_nnz largest magnitudes, written in feature order
     mags = np.empty(cnt, dtype=np.float64)
     where = np.empty(cnt, dtype=np.int64)
     c = 0
-    for q in range(n_local):
-        t = by_global[q]
+    for t in range(n_local):
         if abs(w[t]) >= threshold and w[t] != 0.0:
             mags[c] = -abs(w[t])
-            where[c] = q
+            where[c] = t
             c += 1
     keep = np.sort(where[np.argsort(mags, kind="mergesort")[:keep_n]])
     for i in range(keep_n):
-        t = by_global[keep[i]]
-        out_idx[off + i] = l2g[t]
-        out_val[off + i] = w[t]
+        out_idx[off + i] = l2g[keep[i]]
+        out_val[off + i] = w[keep[i]]
     return keep_n
 
 
@@ -388,8 +357,8 @@ def train_jobs(x_ptr, x_idx, x_val, n_features, prow_ptr, prow_idx, pos_ptr, pos
         p = job_parent[jb]
         rows = prow_idx[prow_ptr[p]:prow_ptr[p + 1]]
         n = rows.shape[0]
-        lp, li, lv, n_local, l2g, by_global = _gather_rows(
-            x_ptr, x_idx, x_val, rows, stamps[tid], g2ls[tid], jb, l2g_bufs[tid])
+        lp, li, lv, n_local, l2g = _gather_rows(x_ptr, x_idx, x_val, rows, stamps[tid],
+                                                g2ls[tid], jb, l2g_bufs[tid])
         xnorm2 = np.empty(n, dtype=np.float64)
         for i in range(n):
             s = bias * bias
@@ -409,8 +378,8 @@ def train_jobs(x_ptr, x_idx, x_val, n_features, prow_ptr, prow_idx, pos_ptr, pos
             else:
                 solve_svm_dual(lp, li, lv, n_local, y, xnorm2, loss, Cp, Cn, bias, eps,
                                max_iter, state, w, alpha, index)
-            out_cnt[c] = _write_pruned(w, n_local, l2g, by_global, threshold, max_nnz, out_idx,
-                                       out_val, child_out_off[c], child_cap[c])
+            out_cnt[c] = _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val,
+                                       child_out_off[c], child_cap[c])
             out_bias[c] = w[n_local]
 
 

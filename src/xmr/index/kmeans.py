@@ -30,26 +30,6 @@ def binary_depth(n_labels: int, max_leaf_size: int) -> int:
     return min(depth, int(math.floor(math.log2(n_labels))))
 
 
-def _frequency_numbered(emb: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
-    """The embedding with its features renumbered most frequent first, and the new ids in the
-    old order.
-
-    Scoring reads one centroid entry per nonzero at random; with a million labels a centroid is
-    a dense 8 MB vector, and frequency order packs its hot entries into few cache lines. Each
-    row keeps its nonzeros in their old order and centroid norms are summed in the old feature
-    order (``feature_order``), so every sum adds the same numbers in the same order: the tree is
-    exactly the one the old numbering gives.
-    """
-    dim = emb.shape[1]
-    counts = np.bincount(emb.indices, minlength=dim)
-    by_count = np.argsort(-counts, kind="stable")
-    new_id = np.empty(dim, dtype=np.int64)
-    new_id[by_count] = np.arange(dim)
-    renumbered = sp.csr_matrix((emb.data, new_id[emb.indices].astype(np.int32), emb.indptr),
-                               shape=emb.shape)
-    return renumbered, new_id
-
-
 def hierarchical_kmeans(embedding: sp.spmatrix, config: IndexerConfig | None = None) -> LabelTree:
     """Cluster labels by recursive balanced 2-means, then group leaf clusters into a B-ary tree.
 
@@ -69,7 +49,6 @@ def hierarchical_kmeans(embedding: sp.spmatrix, config: IndexerConfig | None = N
     if n_labels <= config.max_leaf_size:
         return LabelTree.flat(n_labels)
     depth = binary_depth(n_labels, config.max_leaf_size)
-    emb, feature_order = _frequency_numbered(emb)
     perm = np.arange(n_labels, dtype=np.int32)
     seg_ptr = np.array([0, n_labels], dtype=np.int64)
     start = time.perf_counter()
@@ -82,8 +61,7 @@ def hierarchical_kmeans(embedding: sp.spmatrix, config: IndexerConfig | None = N
                 csc = emb.tocsc()
                 csc.sort_indices()
             _km.split_level_wide(emb.indptr, emb.indices, emb.data, csc.indptr, csc.indices,
-                                 csc.data, perm, seg_ptr, config.n_iter, config.seed, seg_offset,
-                                 feature_order)
+                                 csc.data, perm, seg_ptr, config.n_iter, config.seed, seg_offset)
         else:
             _km.split_level_many(emb.indptr, emb.indices, emb.data, dim, perm, seg_ptr,
                                  config.n_iter, config.seed, seg_offset, numba.get_num_threads())
