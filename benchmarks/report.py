@@ -117,6 +117,7 @@ def _scaling_table(rows: list[dict]) -> list[str]:
 
 def _plot_scaling(rows: list[dict], path: Path, plt) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    timeouts: dict[int, list[str]] = {}
     for lib in LIBS:
         mine = [r for r in rows if r["lib"] == lib]
         for ax, key in zip(axes, ("train_s", "train_peak_rss_mb"), strict=True):
@@ -126,14 +127,17 @@ def _plot_scaling(rows: list[dict], path: Path, plt) -> None:
                     marker=MARKERS[lib], color=COLORS[lib], label=lib)
             if key != "train_s":
                 continue
-            for r in mine:  # a timeout is drawn at its limit, pointing up
+            for r in mine:  # a timeout is drawn at its limit, pointing up, and named
                 st = r.get("train", {}).get("status", "")
                 if st.startswith("timeout"):
                     limit = float(st.split()[2])
                     ax.plot([r["n_labels"]], [limit], marker="^", markersize=11,
                             color=COLORS[lib], markerfacecolor="none")
+                    stacked = timeouts.setdefault(r["n_labels"], [])
                     ax.annotate(f"{lib}: {st}", (r["n_labels"], limit), fontsize=7,
-                                xytext=(-90, 8), textcoords="offset points")
+                                color=COLORS[lib], xytext=(-150, -14 - 10 * len(stacked)),
+                                textcoords="offset points")
+                    stacked.append(lib)
     for ax, title in zip(axes, ("training wall time (s)", "training peak RSS (MB)"),
                          strict=True):
         ax.set_xscale("log")
