@@ -64,6 +64,12 @@ def _status(rec: dict) -> str:
 FIRST_VMHWM_RUN = "20261126-135200"
 
 
+def _run_time(run_id: str) -> str:
+    """'2026-11-26 13:52' from a run id '20261126-135200'."""
+    d, t = run_id.split("-")
+    return f"{d[:4]}-{d[4:6]}-{d[6:]} {t[:2]}:{t[2:4]}"
+
+
 def _rss_exact(rec: dict) -> bool:
     """Whether the record's peak RSS is the worker's own (VmHWM), not an upper bound."""
     return bool(rec.get("train", {}).get("rss_source")) or rec["run_id"] >= FIRST_VMHWM_RUN
@@ -232,9 +238,9 @@ def write_report(results_dir: Path, target: Path) -> None:
         "is faster / smaller. Accuracy differences are in points against libpecos. Latency is "
         "one query at a time through each library's Python API, one thread, after warm-up.",
         "",
-        "Memory marked `<=` comes from runs made before 2026-11-26 13:52, which read peak "
-        "RSS from `ru_maxrss`; that also carries the runner's memory at spawn time, so those "
-        "values are upper bounds near the runner's size. Later runs read `VmHWM`.",
+        f"Memory marked `<=` comes from runs made before {_run_time(FIRST_VMHWM_RUN)}, which "
+        "read peak RSS from `ru_maxrss`; that also carries the runner's memory at spawn time, "
+        "so those values are upper bounds near the runner's size. Later runs read `VmHWM`.",
         "",
     ]
     has_plots = _write_plots(records, target.parent / "plots")

@@ -168,6 +168,11 @@ def plan_jobs(datasets: str, libs: list[str], threads: str, settings: str,
     return jobs
 
 
+def job_key(job: dict) -> tuple:
+    """What identifies a job (and its record): dataset, library, setting, threads, test rows."""
+    return (job["dataset"], job["lib"], job["setting"], job["threads"], job.get("test_rows", 0))
+
+
 def _finished(rec: dict) -> bool:
     """A record that needs no re-run: both phases ok, or an outcome that is itself the result
     (a timeout or running out of memory)."""
@@ -183,8 +188,7 @@ def done_jobs(results_dir: Path) -> set[tuple]:
     for path in results_dir.glob("run-*.json"):
         for rec in json.loads(path.read_text())["records"]:
             if _finished(rec):
-                done.add((rec["dataset"], rec["lib"], rec["setting"], rec["threads"],
-                          rec.get("test_rows", 0)))
+                done.add(job_key(rec))
     return done
 
 
@@ -254,27 +258,30 @@ def main(argv=None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.skip_done:
         done = done_jobs(out_dir)
-        skipped = [j for j in jobs if tuple(j.values()) in done]
-        jobs = [j for j in jobs if tuple(j.values()) not in done]
-        log(f"--skip-done: {len(skipped)} jobs already have results, {len(jobs)} to run")
+        todo = [j for j in jobs if job_key(j) not in done]
+        log(f"--skip-done: {len(jobs) - len(todo)} jobs already have results, "
+            f"{len(todo)} to run")
+        jobs = todo
     run_id = time.strftime("%Y%m%d-%H%M%S")
     peer_python = ensure_peer_venv() if any(j["lib"] in PEERS for j in jobs) else None
 
     records = []
-    data_dirs: dict[str, Path | None] = {}
+    prepared: dict[str, tuple[Path, int] | None] = {}  # dataset -> (directory, training rows)
     for job in jobs:
         name = job["dataset"]
-        if name not in data_dirs:
-            data_dirs[name] = prepare_dataset(name)
-        data = data_dirs[name]
-        if data is None:
+        if name not in prepared:
+            data = prepare_dataset(name)
+            prepared[name] = None if data is None else (
+                data, int(sp.load_npz(data / "Y_train.npz").shape[0]))
+        if prepared[name] is None:
             continue
-        n_train = int(sp.load_npz(data / "Y_train.npz").shape[0])
+        data, n_train = prepared[name]
         python = Path(sys.executable) if job["lib"] == "xmr" else peer_python
         records.append(run_job(job, data, python, args, n_train))
         _save(out_dir, run_id, args, records)  # a stopped run keeps what it has
-    _save(out_dir, run_id, args, records)
-    log(f"wrote {out_dir / f'run-{run_id}.json'}")
+    if records:
+        _save(out_dir, run_id, args, records)
+        log(f"wrote {out_dir / f'run-{run_id}.json'}")
     if not args.no_report and not args.smoke:
         from benchmarks.report import write_report
 

@@ -4,10 +4,11 @@
     python -m benchmarks.train_ab --a /tmp/xmr-base/src --b src --dataset gen-100k --threads 2
 
 Each run is a fresh process that imports xmr from the given ``src`` directory, warms up the
-kernels (untimed), trains with PECOS-matched settings and reports the wall time, the per-level
-times from xmr's log and a checksum of the model's arrays, so a change that must not alter the
-model can be checked for that too. Runs alternate a, b, a, b, ... so slow drift of the shared
-machine hits both sides alike; the fastest run of each side is reported.
+kernels (untimed, as the benchmark worker does), trains with PECOS-matched settings and reports
+the wall time, the indexing and per-level times from ``fit``'s progress messages and a checksum
+of the model's arrays, so a change that must not alter the model can be checked for that too.
+Runs alternate a, b, a, b, ... so slow drift of the shared machine hits both sides alike; the
+fastest run of each side is reported.
 """
 
 from __future__ import annotations
@@ -23,29 +24,25 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 _CHILD = r"""
-import hashlib, json, logging, sys, time
+import hashlib, json, sys, time
 import numba, numpy as np
 import xmr
 from benchmarks.common import load_split
-records = []
-class H(logging.Handler):
-    def emit(self, rec):
-        records.append(rec.getMessage())
-logging.getLogger("xmr").addHandler(H()); logging.getLogger("xmr").setLevel(logging.INFO)
+from benchmarks.workers import XmrAdapter
 threads = int(sys.argv[2])
 numba.set_num_threads(threads)
-p = xmr.make_problem(2000, n_train=2000, n_test=10, seed=1)
-xmr.XLinearModel().fit(p.X_train, p.Y_train, threads=threads)  # compile / load kernels
-records.clear()
+adapter = XmrAdapter()
+adapter.warmup(threads)  # compile / load kernels, untimed
 X, Y = load_split(sys.argv[1], "train")
-cfg = xmr.XLinearConfig().replace({"normalize_rows": False})
+stages = []
 t = time.perf_counter()
-m = xmr.XLinearModel(cfg).fit(X, Y, threads=threads)
+m = xmr.XLinearModel(adapter.config("matched")).fit(X, Y, threads=threads,
+                                                    progress=stages.append)
 seconds = time.perf_counter() - t
 h = hashlib.sha256()
 for a in m.layout_:
     h.update(np.ascontiguousarray(a).tobytes())
-print(json.dumps({"seconds": seconds, "log": records, "sha256": h.hexdigest(),
+print(json.dumps({"seconds": seconds, "stages": stages, "sha256": h.hexdigest(),
                   "xmr": xmr.__file__}))
 """
 
@@ -61,9 +58,10 @@ def run_once(src: Path, data: Path, threads: int) -> dict:
     return res
 
 
-def _levels(log: list[str]) -> str:
+def _stages(messages: list[str]) -> str:
+    """'index 14.9, L1 2.5, ...' from the progress messages of ``XLinearModel.fit``."""
     parts = []
-    for msg in log:
+    for msg in messages:
         m = re.search(r"level (\d+)/\d+: .* ([\d.]+) s$", msg)
         if m:
             parts.append(f"L{m.group(1)} {float(m.group(2)):.1f}")
@@ -91,7 +89,7 @@ def main(argv=None) -> int:
     for _ in range(args.repeats):
         for side in ("a", "b"):
             res = run_once(Path(getattr(args, side)), data, args.threads)
-            print(f"{side}: {res['seconds']:.2f} s ({_levels(res['log'])})", flush=True)
+            print(f"{side}: {res['seconds']:.2f} s ({_stages(res['stages'])})", flush=True)
             if side not in best or res["seconds"] < best[side]["seconds"]:
                 best[side] = res
     a, b = best["a"], best["b"]

@@ -79,12 +79,18 @@ class XmrAdapter:
         p = xmr.make_problem(2000, n_train=2000, n_test=10, seed=1)
         xmr.XLinearModel().fit(p.X_train, p.Y_train, threads=threads).predict(p.X_test)
 
+    @staticmethod
+    def config(setting):
+        import xmr
+
+        # matched = PECOS's behaviour exactly: raw rows, no normalization
+        return xmr.XLinearConfig().replace({"normalize_rows": setting != "matched"})
+
     def train(self, X, Y, threads, setting, model_dir):
         import xmr
 
         self.warmup(threads)
-        # matched = PECOS's behaviour exactly: raw rows, no normalization
-        cfg = xmr.XLinearConfig().replace({"normalize_rows": setting != "matched"})
+        cfg = self.config(setting)
         start = time.perf_counter()
         self.model = xmr.XLinearModel(cfg).fit(X, Y, threads=threads)
         self.train_s = time.perf_counter() - start
