@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from ._jit import kernel
 
 # post-processor codes (see xmr.linear.postprocess)
 PP_NOOP = 0
@@ -30,14 +32,14 @@ PP_LP_HINGE = 3  # 3..6 = l1..l4-hinge
 PP_LOG_LP_HINGE = 7  # 7..10 = log-l1..l4-hinge
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def root_score(code):
     if code == PP_SIGMOID or (PP_LP_HINGE <= code < PP_LOG_LP_HINGE):
         return 1.0
     return 0.0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def post_process(z, parent, code):
     """Combine a child's raw score ``z`` with its parent's score."""
     if code == PP_NOOP:
@@ -64,7 +66,7 @@ def post_process(z, parent, code):
     return parent - hp
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def lower_bound(arr, lo, hi, value):
     """First position in ``arr[lo:hi]`` (sorted) whose element is >= value, else ``hi``.
 
@@ -82,7 +84,7 @@ def lower_bound(arr, lo, hi, value):
     return base + 1 if arr[base] < value else base
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _add_row(r, v, nc, row_entry_ptr, entry_child, entry_val, z):
     """z += v * (row r of a chunk); dense rows (one entry per child) take a contiguous loop."""
     e0 = row_entry_ptr[r]
@@ -95,7 +97,7 @@ def _add_row(r, v, nc, row_entry_ptr, entry_child, entry_val, z):
             z[entry_child[e]] += v * entry_val[e]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def score_chunk(g, q_idx, q_val, qd, child_start, chunk_row_ptr, row_feat, row_entry_ptr,
                 entry_child, entry_val, node_bias, z):
     """z[c] = bias + <w_child, q> for each child c (offset within node g's chunk).
@@ -144,13 +146,13 @@ def score_chunk(g, q_idx, q_val, qd, child_start, chunk_row_ptr, row_feat, row_e
     return nc
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _better(s1, n1, s2, n2):
     """Candidate (s1, n1) ranks above (s2, n2): higher score, then lower node id."""
     return s1 > s2 or (s1 == s2 and n1 < n2)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _heap_push(hs, hn, size, k, s, node):
     """Keep the k best candidates in a min-heap (root = worst); returns the new size."""
     if size < k:
@@ -189,7 +191,7 @@ def _heap_push(hs, hn, size, k, s, node):
     return size
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _heap_sorted(hs, hn, size, out_s, out_n):
     """Write the heap's contents best first."""
     order = np.empty(size, dtype=np.int64)
@@ -208,7 +210,7 @@ def _heap_sorted(hs, hn, size, out_s, out_n):
         out_n[i] = hn[order[i]]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def beam_search_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row_ptr, row_feat,
                     row_entry_ptr, entry_child, entry_val, node_bias, label_perm, node_mask,
                     beam, topk, code, z, hs, hn, cur_s, cur_n, out_labels, out_scores):
@@ -253,7 +255,7 @@ def beam_search_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row
     return n_cur
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(parallel=True)
 def beam_search_batch(x_ptr, x_idx, x_val, n_features, depth, level_start, child_start,
                       chunk_row_ptr, row_feat, row_entry_ptr, entry_child, entry_val, node_bias,
                       label_perm, node_mask, beam, topk, code, max_fanout, out_labels, out_scores,
@@ -284,7 +286,7 @@ def beam_search_batch(x_ptr, x_idx, x_val, n_features, depth, level_start, child
             out_scores[i, t] = sco[tid, t]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _child_weight_dot(g, c_local, q_idx, q_val, chunk_row_ptr, row_feat, row_entry_ptr,
                       entry_child, entry_val):
     """<w_child, q> for child offset ``c_local`` of internal node g."""
@@ -317,7 +319,7 @@ def _child_weight_dot(g, c_local, q_idx, q_val, chunk_row_ptr, row_feat, row_ent
     return s
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(parallel=True)
 def score_pairs(x_ptr, x_idx, x_val, rows, leaf_nodes, depth, node_parent, child_start,
                 chunk_row_ptr, row_feat, row_entry_ptr, entry_child, entry_val, node_bias,
                 code, out):
@@ -343,7 +345,7 @@ def score_pairs(x_ptr, x_idx, x_val, rows, leaf_nodes, depth, node_parent, child
         out[p] = s
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def predict_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row_ptr, row_feat,
                 row_entry_ptr, entry_child, entry_val, node_bias, label_perm, node_mask, beam,
                 topk, code, max_fanout, normalize):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ._jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def ancestor_mask(labels, label_slot, leaf_start, node_parent, n_nodes):
     """uint8 mask (n_nodes,) of the nodes with an allowed label (int64 ids ``labels``) below
     them; beam search skips the others. Stops climbing at the first node already marked, so the

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from ._jit import kernel
 from .rng import rng_below, rng_seed
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _row_dot(indptr, indices, data, row, vec):
     s = 0.0
     for k in range(indptr[row], indptr[row + 1]):
@@ -27,7 +28,7 @@ def _row_dot(indptr, indices, data, row, vec):
     return s
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _init_diff(indptr, indices, data, members, seed, seg_id, diff):
     """diff = x_a - x_b for two distinct random members a, b (the first split direction)."""
     m = members.shape[0]
@@ -44,7 +45,7 @@ def _init_diff(indptr, indices, data, members, seed, seg_id, diff):
         diff[indices[k]] -= data[k]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _assign_halves(scores, half, side, order_buf):
     """side[i] = 0 for the ``half`` best-scoring positions (ties: lower position), else 1.
 
@@ -75,7 +76,7 @@ def _assign_halves(scores, half, side, order_buf):
     return changed
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _normalize_into_diff(c0, c1, diff, touched, n_touched):
     n0 = 0.0
     n1 = 0.0
@@ -90,7 +91,7 @@ def _normalize_into_diff(c0, c1, diff, touched, n_touched):
         diff[j] = c0[j] * s0 - c1[j] * s1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _update_sparse(indptr, indices, data, members, side, c0, c1, diff, mark, touched, n_touched):
     """Centroids of both sides into ``diff``, touching only the members' features."""
     for t in range(n_touched):
@@ -111,7 +112,7 @@ def _update_sparse(indptr, indices, data, members, side, c0, c1, diff, mark, tou
     return n_touched
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _finish(members, side, work):
     """Reorder members: side 0 first; each side keeps ascending label ids."""
     m = members.shape[0]
@@ -133,7 +134,7 @@ def _finish(members, side, work):
     members[boundary:] = second
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _split_segment(indptr, indices, data, members, n_iter, seed, seg_id, c0, c1, diff, mark,
                    touched):
     """Split ``members`` in place; per-thread scratch arrays must be all-zero on entry and are
@@ -171,7 +172,7 @@ def _split_segment(indptr, indices, data, members, n_iter, seed, seg_id, c0, c1,
     _finish(members, side, work)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(parallel=True)
 def split_level_many(indptr, indices, data, n_features, perm, seg_ptr, n_iter, seed, seg_offset,
                      n_threads):
     """Split every segment of ``perm`` in place, in parallel across segments.
@@ -197,7 +198,7 @@ def split_level_many(indptr, indices, data, n_features, perm, seg_ptr, n_iter, s
                        seg_offset + s, c0s[tid], c1s[tid], diffs[tid], marks[tid], touched[tid])
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(parallel=True)
 def _score_level(indptr, indices, data, perm, seg_of_pos, active, diffs, scores):
     for p in prange(perm.shape[0]):
         s = seg_of_pos[p]
@@ -205,7 +206,7 @@ def _score_level(indptr, indices, data, perm, seg_of_pos, active, diffs, scores)
             scores[p] = _row_dot(indptr, indices, data, perm[p], diffs[s])
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(parallel=True)
 def _update_level(csc_ptr, csc_rows, csc_data, pos_of_label, seg_of_pos, side, active, sums):
     """sums[s, side, j] = sum of feature j over the members on that side of segment s.
 
@@ -226,7 +227,7 @@ def _update_level(csc_ptr, csc_rows, csc_data, pos_of_label, seg_of_pos, side, a
                 sums[s, side[p], j] += csc_data[e]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def split_level_wide(indptr, indices, data, csc_ptr, csc_rows, csc_data, perm, seg_ptr,
                      n_iter, seed, seg_offset):
     """Split the few, large segments of a top level together, in place.

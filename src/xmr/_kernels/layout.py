@@ -13,17 +13,19 @@ Both only add rows without entries or entries holding 0.0: any reader computes t
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from ._jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _sorted_features(col_ptr, idx, c0, c1):
     e0 = col_ptr[c0]
     e1 = col_ptr[c1]
     return np.argsort(idx[e0:e1], kind="mergesort"), e0, e1
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(parallel=True)
 def count_chunks(col_ptr, idx, child_ptr, n_features, direct_frac, dense_frac):
     """Rows and entries each parent's chunk will hold, and whether it is direct-indexed."""
     n_par = child_ptr.shape[0] - 1
@@ -54,7 +56,7 @@ def count_chunks(col_ptr, idx, child_ptr, n_features, direct_frac, dense_frac):
     return rows, entries, direct
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(parallel=True)
 def fill_chunks(col_ptr, idx, val, child_ptr, row_off, entry_off, direct, dense_frac,
                 row_feat, row_entry_ptr, entry_child, entry_val):
     """Transpose each parent's block of columns into rows sorted by feature.

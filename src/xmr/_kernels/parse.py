@@ -12,7 +12,8 @@ It returns a status code (see ``STATUS_MESSAGES``) and the 1-based line number o
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ._jit import kernel
 
 OK = 0
 BAD_LABEL = 1
@@ -44,12 +45,12 @@ _E_LOW = 101
 _E_UP = 69
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _is_blank(c):
     return c == _SPACE or c == _TAB or c == _CR
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _parse_int(buf, pos, end):
     """Parse digits at ``pos``; return (value, new_pos, ok)."""
     value = 0
@@ -60,7 +61,7 @@ def _parse_int(buf, pos, end):
     return value, pos, pos > start
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _parse_float(buf, pos, end):
     """Parse ``[+-]digits[.digits][e[+-]digits]``; return (value, new_pos, ok)."""
     sign = 1.0
@@ -101,7 +102,7 @@ def _parse_float(buf, pos, end):
     return value, pos, True
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def parse_sparse_lines(buf, start, index_base, fill, row_ptr, lab_ptr, labels, feat_ids, feat_vals):
     """Parse all lines of ``buf[start:]``.
 

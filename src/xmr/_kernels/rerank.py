@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from ._jit import kernel
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _merge_dot(a_idx, a_val, a_lo, a_hi, b_idx, b_val, b_lo, b_hi):
     """Dot product of two sorted sparse vectors (merge join)."""
     s = 0.0
@@ -26,7 +28,7 @@ def _merge_dot(a_idx, a_val, a_lo, a_hi, b_idx, b_val, b_lo, b_hi):
     return s
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(parallel=True)
 def candidate_dots(q_ptr, q_idx, q_val, cand, l_ptr, l_idx, l_val):
     """out[i, j] = <query i, label row cand[i, j]> (0 where cand is -1); float32 (n, k)."""
     n, k = cand.shape
@@ -40,7 +42,7 @@ def candidate_dots(q_ptr, q_idx, q_val, cand, l_ptr, l_idx, l_val):
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def rerank_one(q_idx, q_val, cand, cand_scores, l_ptr, l_idx, l_val, dense, weight):
     """Blend (1 - weight) * score + weight * <query, label row> for one query's candidates and
     sort best first. ``dense`` is a zeroed float32 scratch of n_features entries: the query is

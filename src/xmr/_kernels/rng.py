@@ -8,12 +8,13 @@ stream from ``(seed, job_id)``, which makes results independent of the thread co
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ._jit import kernel
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def rng_seed(seed, job_id):
     """Initial state for job ``job_id`` of a run seeded with ``seed`` (splitmix64 mixing)."""
     z = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(job_id) + np.uint64(1)
@@ -25,7 +26,7 @@ def rng_seed(seed, job_id):
     return z
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def rng_next(state):
     """Advance a xorshift64 state; returns the new state (also the random value)."""
     state ^= state << np.uint64(13)
@@ -34,7 +35,7 @@ def rng_next(state):
     return state
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def rng_below(state, n):
     """A number in ``[0, n)`` and the new state (``n`` >= 1)."""
     state = rng_next(state)

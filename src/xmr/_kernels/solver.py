@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from ._jit import kernel
 from .rng import rng_below, rng_seed
 
 LOSS_L2_SVM = 0
@@ -26,7 +27,7 @@ LOSS_L1_SVM = 1
 LOSS_LOGISTIC = 2
 
 
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
+@kernel(inline=True, fastmath=True)
 def _row_wx(lp, li, lv, i, w, bias_index, bias):
     s = w[bias_index] * bias
     for k in range(lp[i], lp[i + 1]):
@@ -34,14 +35,14 @@ def _row_wx(lp, li, lv, i, w, bias_index, bias):
     return s
 
 
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
+@kernel(inline=True, fastmath=True)
 def _row_axpy(lp, li, lv, i, w, bias_index, bias, a):
     for k in range(lp[i], lp[i + 1]):
         w[li[k]] += a * lv[k]
     w[bias_index] += a * bias
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def solve_svm_dual(lp, li, lv, n_local, y, xnorm2, loss, Cp, Cn, bias, eps, max_iter, state,
                    w, alpha, index):
     """L2-loss (``loss == 0``) or L1-loss (``loss == 1``) SVM dual coordinate descent.
@@ -147,7 +148,7 @@ def solve_svm_dual(lp, li, lv, n_local, y, xnorm2, loss, Cp, Cn, bias, eps, max_
     return state
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def solve_lr_dual(lp, li, lv, n_local, y, xnorm2, Cp, Cn, bias, eps, max_iter, state,
                   w, alpha, index):
     """L2-regularized logistic regression, dual coordinate descent with inner Newton steps.
@@ -221,7 +222,7 @@ def solve_lr_dual(lp, li, lv, n_local, y, xnorm2, Cp, Cn, bias, eps, max_iter, s
     return state
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _gather_rows(x_ptr, x_idx, x_val, rows, stamp, g2l, job_stamp, l2g_buf):
     """Local CSR of ``rows`` with features remapped to sorted local ids.
 
@@ -259,7 +260,7 @@ def _gather_rows(x_ptr, x_idx, x_val, rows, stamp, g2l, job_stamp, l2g_buf):
     return lp, li, lv, n_local, l2g
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(parallel=True)
 def count_local_features(x_ptr, x_idx, n_features, prow_ptr, prow_idx, job_parent,
                          n_threads):
     """Number of distinct features in each job's parent rows (the capacity its children need)."""
@@ -282,7 +283,7 @@ def count_local_features(x_ptr, x_idx, n_features, prow_ptr, prow_idx, job_paren
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _labels_for_child(rows, pos_idx, pos_start, pos_end, y):
     """y[i] = +1 when rows[i] is among the child's positive rows (both sorted), else -1."""
     p = pos_start
@@ -293,7 +294,7 @@ def _labels_for_child(rows, pos_idx, pos_start, pos_end, y):
         y[i] = 1 if (p < pos_end and pos_idx[p] == r) else -1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val, off, cap):
     """Write entries with |w| >= threshold (at most max_nnz of the largest; 0 = no cap) into
     ``out[off:off + cap]``. Returns the count, or -1 when more than ``cap`` entries survive
@@ -329,7 +330,7 @@ def _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val, off, ca
     return keep_n
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(parallel=True)
 def train_jobs(x_ptr, x_idx, x_val, n_features, prow_ptr, prow_idx, pos_ptr, pos_idx,
                job_parent, job_child_start, job_child_end, child_out_off, child_cap,
                child_id_offset,
@@ -383,7 +384,7 @@ def train_jobs(x_ptr, x_idx, x_val, n_features, prow_ptr, prow_idx, pos_ptr, pos
             out_bias[c] = w[n_local]
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@kernel(parallel=True)
 def compact_columns(out_idx, out_val, child_out_off, out_cnt, col_ptr, idx, val):
     """Copy each child's ``out_cnt`` entries from its slot into a compact CSC layout."""
     for c in prange(out_cnt.shape[0]):

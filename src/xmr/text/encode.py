@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._kernels.text import CLS_OTHER, CLS_SPACE, CLS_WORD, normalize_whitespace
+from .._kernels.whitespace import CLS_OTHER, CLS_SPACE, CLS_WORD, normalize_whitespace
 from ..errors import DataError
 
 

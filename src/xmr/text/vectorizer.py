@@ -2,8 +2,9 @@
 
 Each block has its own vocabulary and column range; blocks are stacked side by side and each row
 is normalized after stacking. Fitting and transforming run in numba kernels, parallel over
-documents (``xmr._kernels.text``); a single short text goes through :meth:`transform_one`, which
-avoids the thread pool and scipy and returns the arrays that ``XLinearModel.predict_one`` takes.
+documents (``xmr._kernels.whitespace``, ``ngrams``, ``hashing``, ``featurize``); a single short
+text goes through :meth:`transform_one`, which avoids the thread pool and scipy and returns the
+arrays that ``XLinearModel.predict_one`` takes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .._kernels import text as K
+from .._kernels import featurize as _featurize
+from .._kernels import hashing as _hashing
+from .._kernels import ngrams as _ngrams
 from .._threads import num_threads
 from ..errors import DataError, ModelFormatError, NotFittedError
 from ..io.store import load_model_dir, save_model_dir
@@ -114,10 +117,10 @@ class TfidfVectorizer:
 
     def _fit_block(self, enc: EncodedText, b: int, block: BlockConfig):
         n_docs = enc.ptr.shape[0] - 1
-        eptr, h, w, pos, aux = K.emit_corpus(enc.codes, enc.classes, enc.ptr,
+        eptr, h, w, pos, aux = _ngrams.emit_corpus(enc.codes, enc.classes, enc.ptr,
                                              *_kernel_args(block), True)
-        ids, first = K.assign_ids(h, _SHARD_BITS)
-        indptr, indices, data = K.count_matrix(ids, w, eptr)
+        ids, first = _hashing.assign_ids(h, _SHARD_BITS)
+        indptr, indices, data = _featurize.count_matrix(ids, w, eptr)
         n_terms = first.shape[0]
         df = np.bincount(indices, minlength=n_terms)
         keep = _kept_terms(df, np.bincount(indices, weights=data, minlength=n_terms), n_docs,
@@ -127,10 +130,10 @@ class TfidfVectorizer:
         counts = _remap_columns(indptr, new_id[indices], data, n_docs, keep.shape[0])
         first = first[keep]
         doc = np.searchsorted(eptr, first, side="right") - 1
-        codes = K.term_strings(enc.codes, enc.classes, _KIND_ID[block.kind],
+        codes = _ngrams.term_strings(enc.codes, enc.classes, _KIND_ID[block.kind],
                                block.token_min_length, pos[first], aux[first], enc.ptr[doc + 1])
         block_terms = codes.tobytes().decode("utf-32-le").split("\n")[:-1]
-        keys, values = K.build_table(h[first], np.arange(keep.shape[0], dtype=np.int32))
+        keys, values = _hashing.build_table(h[first], np.arange(keep.shape[0], dtype=np.int32))
         df = df[keep]
         if block.smooth_idf:
             idf = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
@@ -149,10 +152,10 @@ class TfidfVectorizer:
             n_docs = enc.ptr.shape[0] - 1
             parts = []
             for block, fitted in zip(cfg.blocks, blocks, strict=True):
-                eptr, h, w, _, _ = K.emit_corpus(enc.codes, enc.classes, enc.ptr,
+                eptr, h, w, _, _ = _ngrams.emit_corpus(enc.codes, enc.classes, enc.ptr,
                                                  *_kernel_args(block), False)
-                ids = K.lookup_ids(fitted.keys, fitted.values, h)
-                indptr, indices, data = K.count_matrix(ids, w, eptr)
+                ids = _hashing.lookup_ids(fitted.keys, fitted.values, h)
+                indptr, indices, data = _featurize.count_matrix(ids, w, eptr)
                 counts = sp.csr_matrix((data, indices, indptr),
                                        shape=(n_docs, fitted.idf.shape[0]))
                 parts.append(_weigh(counts, fitted.idf, block))
@@ -171,7 +174,7 @@ class TfidfVectorizer:
             codes, cls = _codes_of(text), _NO_CLASSES
         else:
             codes, cls = encode_codes(text, cfg.unicode_form)
-        return K.transform_one_text(codes, cls, ASCII_CLASS, *packed)
+        return _featurize.transform_one_text(codes, cls, ASCII_CLASS, *packed)
 
     def _pack(self) -> tuple:
         """Concatenate the blocks' tables and parameters for :func:`transform_one_text`."""
