@@ -57,7 +57,12 @@ def dir_size_mb(path: str | os.PathLike) -> float:
 
 def ranking_metrics(pred: np.ndarray, Y: sp.csr_matrix) -> dict[str, float]:
     """P@1/3/5, nDCG@5, R@10, R@100 from an (n, k) array of label ids (-1 = none), k >= 100
-    where R@100 is wanted (computed over the available columns otherwise)."""
+    where R@100 is wanted (computed over the available columns otherwise).
+
+    The same definitions as ``xmr.metrics``, copied because this module also runs in the peers'
+    virtual environment, where xmr is not installed (libpecos needs numpy<2);
+    ``tests/unit/test_benchmark_runner.py`` checks that both agree.
+    """
     n, k = pred.shape
     valid = pred >= 0
     rows = np.repeat(np.arange(n), k)

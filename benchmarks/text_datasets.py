@@ -5,9 +5,10 @@ library reads the same ``.npz`` matrices.
   80/20 with seed 0 (as in docs/product-retrieval.md); train rows are the training queries only,
   so most test products were never a training positive.
 - ``homedepot-titles``: the same, plus each product's title as one more training row for it.
-- ``aol-queries``: previous query + typed prefix -> next query (xmr.qac protocol: adjacent lines,
-  first 90% train, seeded prefix lengths); labels are the training part's distinct queries; test
-  rows whose query never occurs in training keep an empty label row (a miss for everyone).
+- ``aol-queries``: previous query + typed prefix -> next query (xmr.apps.qac protocol: adjacent
+  lines, first 90% train, seeded prefix lengths); labels are the training part's distinct
+  queries; test rows whose query never occurs in training keep an empty label row (a miss for
+  everyone).
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ def build(name: str, shared: Path) -> dict | None:
 def _homedepot(src: Path, title_rows: bool) -> dict | None:
     if not (src / "pairs.csv.gz").exists():
         return None
-    from xmr.retrieval import ProductRetriever, RetrieverConfig, read_catalog, read_judgments
-    from xmr.retrieval.data import split_queries
-    from xmr.retrieval.retriever import group_judgments
+    from xmr.apps.retrieval import ProductRetriever, RetrieverConfig, read_catalog, read_judgments
+    from xmr.apps.retrieval.data import split_queries
+    from xmr.apps.retrieval.retriever import judged_matrices
     from xmr.sparse import labels_from_lists
     from xmr.text import TfidfVectorizer
 
@@ -42,21 +43,19 @@ def _homedepot(src: Path, title_rows: bool) -> dict | None:
     train, test = split_queries(read_judgments(src / "pairs.csv.gz"), 0.2, seed=0)
     cfg = RetrieverConfig().replace(title_rows=title_rows)
     texts, labels = ProductRetriever(cfg).training_rows(catalog, train)
-    vec = TfidfVectorizer(cfg.text2text.vectorizer)
+    vec = TfidfVectorizer(cfg.vectorizer)
     X_train = vec.fit_transform(texts)
-    index = {pid: i for i, pid in enumerate(catalog.ids)}
-    queries, relevant, _ = group_judgments(test, index, cfg.min_relevance)
+    queries, Y_test, _ = judged_matrices(test, catalog.ids, cfg.min_relevance)
     n = len(catalog.ids)
     return {"train": (X_train, labels_from_lists(labels, n_labels=n)),
-            "test": (vec.transform(queries),
-                     labels_from_lists([r.tolist() for r in relevant], n_labels=n))}
+            "test": (vec.transform(queries), Y_test)}
 
 
 def _aol(path: Path) -> dict | None:
     if not path.exists():
         return None
-    from xmr.qac import make_examples, read_queries
-    from xmr.qac.features import QacFeaturizer
+    from xmr.apps.qac import make_examples, read_queries
+    from xmr.apps.qac.features import QacFeaturizer
 
     train, test = make_examples(read_queries(path))
     labels = sorted(set(train.target))

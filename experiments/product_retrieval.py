@@ -27,11 +27,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from xmr._threads import num_threads
+from xmr.apps.retrieval import ProductRetriever, RetrieverConfig, read_catalog, read_judgments
+from xmr.apps.retrieval.data import Catalog, split_queries
+from xmr.apps.retrieval.retriever import judged_matrices
 from xmr.io.datasets import write_xc
-from xmr.retrieval import ProductRetriever, RetrieverConfig, read_catalog, read_judgments
-from xmr.retrieval.data import Catalog, split_queries
-from xmr.retrieval.retriever import group_judgments, retrieval_metrics
+from xmr.metrics import evaluate
+from xmr.rank import TopK
 from xmr.sparse import labels_from_lists
 from xmr.text.config import BlockConfig
 
@@ -149,10 +150,9 @@ def main(argv=None) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     catalog = read_catalog(DATA / "products.csv.gz")
     train, test = split_queries(read_judgments(DATA / "pairs.csv.gz"), 0.2, seed=0)
-    index = {pid: i for i, pid in enumerate(catalog.ids)}
-    queries, relevant, gains = group_judgments(test, index, 2.5)
+    queries, Y_test, G_test = judged_matrices(test, catalog.ids, 2.5)
     seen = {p for p, g in zip(train.products, train.grades, strict=True) if g >= 2.5}
-    unseen = np.mean([catalog.ids[i] not in seen for r in relevant for i in r])
+    unseen = np.mean([catalog.ids[i] not in seen for i in Y_test.indices])
     res: dict = {"split": {"train_queries": len(set(train.queries)),
                            "test_queries": len(queries), "products": len(catalog.ids),
                            "test_positives_never_trained": float(unseen)}}
@@ -163,7 +163,7 @@ def main(argv=None) -> int:
     models = {}
     for name, blocks in (("word 1-2", (WORD,)), ("char 3", (CHAR,)),
                          ("word 1-2 + char 3", (WORD, CHAR))):
-        cfg = base.replace({"text2text.vectorizer.blocks": [b.to_dict() for b in blocks]})
+        cfg = base.replace({"vectorizer.blocks": [b.to_dict() for b in blocks]})
         models[name], rec = train_eval(name, cfg, catalog, train, test, args.threads)
         res["features"].append(rec)
     best = models["word 1-2 + char 3"]
@@ -176,42 +176,42 @@ def main(argv=None) -> int:
     log(f"no title match: {res['no_title_match']}")
 
     res["pruning"] = []
-    default_threshold = base.text2text.model.solver.threshold
+    default_threshold = base.solver.threshold
     for th in THRESHOLDS:
         if th == default_threshold:
             rec = dict(res["features"][2], name=f"threshold {th}")
         else:
             rec = train_eval(f"threshold {th}", base.replace(
-                {"text2text.model.solver.threshold": th}), catalog, train, test,
+                {"solver.threshold": th}), catalog, train, test,
                 args.threads)[1]
         res["pruning"].append({"threshold": th, **rec})
 
     res["beams"] = []
-    with num_threads(1):
-        for beam in BEAMS:
-            rec = {"beam": beam, **best.evaluate(test, beam_size=beam, threads=args.threads),
-                   **latency(best, queries, beam)}
-            log(f"beam {beam}: {rec}")
-            res["beams"].append(rec)
+    for beam in BEAMS:
+        rec = {"beam": beam, **best.evaluate(test, beam_size=beam, threads=args.threads),
+               **latency(best, queries, beam)}
+        log(f"beam {beam}: {rec}")
+        res["beams"].append(rec)
 
     if not args.skip_baselines:
         res["baselines"] = {}
         for name, info in run_baselines(catalog, train, queries, best,
                                         args.threads).items():
             top = info.pop("top")
-            res["baselines"][name] = {**info, **retrieval_metrics(top, relevant, gains)}
+            m = evaluate(TopK(top, np.zeros(top.shape, np.float32)), Y_test, ks=(10, 100),
+                         gains=G_test)
+            res["baselines"][name] = {**info, "R@10": m["R@10"], "R@100": m["R@100"],
+                                      "nDCG@10": m["nDCG@10"], "MRR": m["MRR"]}
             log(f"{name}: {res['baselines'][name]}")
 
     res["sizes"] = []
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
         big = padded_catalog(catalog, size)
         model, rec = train_eval(f"catalog {size}", base, big, train, test, args.threads)
-        with num_threads(1):
-            rec.update(latency(model, queries))
+        rec.update(latency(model, queries))
         res["sizes"].append({"products": size, **rec})
         log(f"catalog {size}: {rec}")
-    with num_threads(1):
-        res["default_latency"] = latency(best, queries)
+    res["default_latency"] = latency(best, queries)
     (WORK / "results.json").write_text(json.dumps(res, indent=1))
     from .retrieval_report import write_report
 

@@ -3,7 +3,7 @@
     python -m experiments.qac                 # every variant (about 15-25 min on 2 cores)
     python -m experiments.qac --limit 20000   # a quick run on the first 20,000 queries
 
-Protocol (ANCHORS.md section 4, as far as the data allows; see ``xmr.qac.data``): consecutive
+Protocol (ANCHORS.md section 4, as far as the data allows; see ``xmr.apps.qac.data``): consecutive
 queries of ``../shared/data/aol-queries`` form (previous, next) pairs (rule ``adjacent``: user and
 session boundaries are unknown); the first 90% of pairs train, the last 10% test; the typed prefix
 of each next query has a seeded length uniform in 1..len; labels are the distinct next queries
@@ -20,10 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-from xmr._threads import num_threads
-from xmr.qac import MostPopularCompletion, QacConfig, QueryAutocompleter, make_examples
-from xmr.qac.data import read_queries
-from xmr.qac.evaluate import evaluate_completer
+from xmr.apps.qac import MostPopularCompletion, QacConfig, QueryAutocompleter, make_examples
+from xmr.apps.qac.data import read_queries
+from xmr.apps.qac.evaluate import evaluate_completer
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -33,18 +32,18 @@ DOCS = ROOT / "docs"
 
 VARIANTS = [
     # (name, config overrides, restrict modes to evaluate on the same model)
-    ("k-means (PIFA), prefix + previous", {"indexer": "kmeans"}, ("post-filter", "subtree")),
-    ("trie, prefix + previous", {"indexer": "trie"}, ("subtree", "post-filter")),
-    ("hybrid (trie depth 1 + k-means), prefix + previous", {"indexer": "hybrid",
+    ("k-means (PIFA), prefix + previous", {"tree": "kmeans"}, ("post-filter", "subtree")),
+    ("trie, prefix + previous", {"tree": "trie"}, ("subtree", "post-filter")),
+    ("hybrid (trie depth 1 + k-means), prefix + previous", {"tree": "hybrid",
                                                              "trie_depth": 1}, ("subtree",)),
-    ("hybrid (trie depth 2 + k-means), prefix + previous", {"indexer": "hybrid",
+    ("hybrid (trie depth 2 + k-means), prefix + previous", {"tree": "hybrid",
                                                              "trie_depth": 2}, ("subtree",)),
-    ("trie, no popularity prior, prefix + previous", {"indexer": "trie",
+    ("trie, no popularity prior, prefix + previous", {"tree": "trie",
                                                       "popularity_weight": 0.0}, ("subtree",)),
-    ("trie, word-start weights, prefix + previous", {"indexer": "trie",
+    ("trie, word-start weights, prefix + previous", {"tree": "trie",
                                                      "position_weight": "word-start"},
      ("subtree",)),
-    ("trie, prefix only (no previous query)", {"indexer": "trie", "use_previous": False},
+    ("trie, prefix only (no previous query)", {"tree": "trie", "use_previous": False},
      ("subtree",)),
 ]
 
@@ -71,8 +70,7 @@ def main(argv=None) -> int:
                           "labels": len(set(train.target))}, "rows": []}
     log(f"data: {res['data']}")
     mpc = MostPopularCompletion().fit(train.target)
-    with num_threads(1):
-        rec = evaluate_completer(mpc, test)
+    rec = evaluate_completer(mpc, test)
     res["rows"].append({"name": "most popular completion (back-off)", "restrict": "-",
                         "train_s": 0.0, **rec})
     log(f"MPC: MRR {rec['MRR@10']:.4f}")
@@ -85,8 +83,7 @@ def main(argv=None) -> int:
         for mode in modes:
             variant = copy.copy(model)
             variant.config = cfg.replace(restrict=mode)
-            with num_threads(1):
-                rec = evaluate_completer(variant, test)
+            rec = evaluate_completer(variant, test)
             res["rows"].append({"name": name, "restrict": mode, "train_s": train_s,
                                 "tree_depth": depth, **rec})
             log(f"{name} / {mode}: MRR {rec['MRR@10']:.4f}, BLEU {rec['BLEU']:.4f}, "
@@ -108,7 +105,7 @@ def write_report(res: dict, docs: Path) -> Path:
         f"**Data and protocol.** {d['queries']:,} AOL queries in per-user time order "
         "(`../shared/data/aol-queries`, no user ids or timestamps). Consecutive queries form "
         "(previous, next) pairs: user and session boundaries are unknown, so the previous line "
-        "is always the previous query (rule `adjacent`; see `xmr.qac.data`). The first 90% of "
+        "is always the previous query (rule `adjacent`; see `xmr.apps.qac.data`). The first 90% of "
         f"pairs train ({d['train_examples']:,}), the last 10% test ({d['test_examples']:,}). "
         "The typed prefix has a length uniform in 1..len(next query), seed 0. Labels are the "
         f"{d['labels']:,} distinct next queries of the training part; a test query never seen "

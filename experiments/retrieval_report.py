@@ -16,7 +16,7 @@ def _pct(x: float) -> str:
 
 
 def _metric_row(name: str, r: dict, extra: str = "") -> str:
-    return (f"| {name} | {_pct(r['recall@10'])} | {_pct(r['recall@100'])} | {_pct(r['nDCG@10'])} "
+    return (f"| {name} | {_pct(r['R@10'])} | {_pct(r['R@100'])} | {_pct(r['nDCG@10'])} "
             f"| {_pct(r['MRR'])} | {r.get('train_s', float('nan')):.1f} | "
             f"{r.get('size_mb', float('nan')):.1f} |{extra}")
 
@@ -32,9 +32,9 @@ def _plots(res: dict, docs: Path) -> list[str]:
     names = []
     fig, ax = plt.subplots(figsize=(5, 3.5))
     pr = res["pruning"]
-    ax.plot([r["size_mb"] for r in pr], [100 * r["recall@10"] for r in pr], "o-")
+    ax.plot([r["size_mb"] for r in pr], [100 * r["R@10"] for r in pr], "o-")
     for r in pr:
-        ax.annotate(f"{r['threshold']}", (r["size_mb"], 100 * r["recall@10"]), fontsize=8)
+        ax.annotate(f"{r['threshold']}", (r["size_mb"], 100 * r["R@10"]), fontsize=8)
     ax.set_xlabel("model size on disk (MB)")
     ax.set_ylabel("recall@10 (%)")
     ax.set_title("Weight pruning threshold")
@@ -45,11 +45,11 @@ def _plots(res: dict, docs: Path) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     bm = res["beams"]
-    ax.plot([r["p50_ms"] for r in bm], [100 * r["recall@10"] for r in bm], "o-", label="xmr")
+    ax.plot([r["p50_ms"] for r in bm], [100 * r["R@10"] for r in bm], "o-", label="xmr")
     for r in bm:
-        ax.annotate(f"b={r['beam']}", (r["p50_ms"], 100 * r["recall@10"]), fontsize=8)
+        ax.annotate(f"b={r['beam']}", (r["p50_ms"], 100 * r["R@10"]), fontsize=8)
     for name, r in res.get("baselines", {}).items():
-        ax.plot([r["p50_ms"]], [100 * r["recall@10"]], "s", label=name)
+        ax.plot([r["p50_ms"]], [100 * r["R@10"]], "s", label=name)
     ax.set_xscale("log")
     ax.set_xlabel("single-query latency p50 (ms, log scale)")
     ax.set_ylabel("recall@10 (%)")
@@ -137,12 +137,12 @@ def write_report(res: dict, docs: Path) -> Path:
         lines.append(_metric_row(notes[name], r, f" {r['p50_ms']:.3f} | {r['p99_ms']:.3f} |"))
     lines += ["", "## Weight pruning (model size vs recall@10)", "",
               "| threshold | recall@10 | recall@100 | size MB | train s |", "|---|---|---|---|---|"]
-    lines += [f"| {r['threshold']} | {_pct(r['recall@10'])} | {_pct(r['recall@100'])} | "
+    lines += [f"| {r['threshold']} | {_pct(r['R@10'])} | {_pct(r['R@100'])} | "
               f"{r['size_mb']:.1f} | {r['train_s']:.1f} |" for r in res["pruning"]]
     lines += ["", "## Beam width (recall vs single-query latency, featurization included)", "",
               "| beam | recall@10 | recall@100 | nDCG@10 | p50 ms | p99 ms |",
               "|---|---|---|---|---|---|"]
-    lines += [f"| {r['beam']} | {_pct(r['recall@10'])} | {_pct(r['recall@100'])} | "
+    lines += [f"| {r['beam']} | {_pct(r['R@10'])} | {_pct(r['R@100'])} | "
               f"{_pct(r['nDCG@10'])} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} |"
               for r in res["beams"]]
     if res.get("sizes"):
@@ -152,11 +152,11 @@ def write_report(res: dict, docs: Path) -> Path:
                   "row; the test queries are the same.", "",
                   "| products | recall@10 | recall@100 | train s | size MB | p50 ms | p99 ms |",
                   "|---|---|---|---|---|---|---|",
-                  f"| {s['products']:,} | {_pct(res['features'][2]['recall@10'])} | "
-                  f"{_pct(res['features'][2]['recall@100'])} | "
+                  f"| {s['products']:,} | {_pct(res['features'][2]['R@10'])} | "
+                  f"{_pct(res['features'][2]['R@100'])} | "
                   f"{res['features'][2]['train_s']:.1f} | {res['features'][2]['size_mb']:.1f} | "
                   f"{lat['p50_ms']:.3f} | {lat['p99_ms']:.3f} |"]
-        lines += [f"| {r['products']:,} | {_pct(r['recall@10'])} | {_pct(r['recall@100'])} | "
+        lines += [f"| {r['products']:,} | {_pct(r['R@10'])} | {_pct(r['R@100'])} | "
                   f"{r['train_s']:.1f} | {r['size_mb']:.1f} | {r['p50_ms']:.3f} | "
                   f"{r['p99_ms']:.3f} |" for r in res["sizes"]]
     lines += ["", "## Plots", ""]

@@ -12,10 +12,9 @@ from __future__ import annotations
 import copy
 import sys
 
-from xmr._threads import num_threads
-from xmr.qac import MostPopularCompletion, QacConfig, QueryAutocompleter, make_examples
-from xmr.qac.data import Examples, read_queries
-from xmr.qac.evaluate import evaluate_completer
+from xmr.apps.qac import MostPopularCompletion, QacConfig, QueryAutocompleter, make_examples
+from xmr.apps.qac.data import Examples, read_queries
+from xmr.apps.qac.evaluate import evaluate_completer
 
 from .qac import DATA
 
@@ -28,16 +27,15 @@ def main() -> int:
     cut = int(len(train.target) * 0.9)
     fit = Examples(*(part[:cut] for part in train))
     val = Examples(*(part[cut:cut + 4000] for part in train))
-    model = QueryAutocompleter(QacConfig(indexer="trie")).fit(fit, threads=2)
-    with num_threads(1):
-        mpc = evaluate_completer(MostPopularCompletion().fit(fit.target), val, with_bleu=False)
-        print(f"MPC: MRR@10 {mpc['MRR@10']:.4f}")
-        for weight in (0.0, 1.0, 2.0, 4.0):
-            variant = copy.copy(model)
-            variant.config = model.config.replace(popularity_weight=weight)
-            r = evaluate_completer(variant, val, with_bleu=False)
-            print(f"popularity_weight {weight}: MRR@10 {r['MRR@10']:.4f}, "
-                  f"p50 {r['latency_p50_ms']:.3f} ms, p99 {r['latency_p99_ms']:.3f} ms")
+    model = QueryAutocompleter(QacConfig(tree="trie")).fit(fit, threads=2)
+    mpc = evaluate_completer(MostPopularCompletion().fit(fit.target), val, with_bleu=False)
+    print(f"MPC: MRR@10 {mpc['MRR@10']:.4f}")
+    for weight in (0.0, 1.0, 2.0, 4.0):
+        variant = copy.copy(model)
+        variant.config = model.config.replace(popularity_weight=weight)
+        r = evaluate_completer(variant, val, with_bleu=False)
+        print(f"popularity_weight {weight}: MRR@10 {r['MRR@10']:.4f}, "
+              f"p50 {r['latency_p50_ms']:.3f} ms, p99 {r['latency_p99_ms']:.3f} ms")
     return 0
 
 

@@ -21,35 +21,46 @@ from .index.embed import label_embedding, pifa
 from .index.kmeans import hierarchical_kmeans
 from .index.tree import LabelTree
 from .io.datasets import Dataset, read_dataset, read_libsvm, read_npz, read_xc, write_xc
-from .io.store import read_manifest
+from .io.persist import Persistent, describe
 from .linear.config import PredictConfig, SolverConfig, XLinearConfig
 from .linear.model import XLinearModel
 from .metrics import evaluate, mrr, ndcg_at_k, precision_at_k, recall_at_k
 from .rank import Predictor, Reranker, ScoreReranker, TopK, TwoStage, ensemble
 from .synthetic import make_problem
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-_LOADERS = {"xmr.xlinear": XLinearModel.load}
 
+def load(path: str | os.PathLike, *, mmap: bool = True, verify: bool = False) -> Persistent:
+    """Load any saved xmr model (XR-Linear, TF-IDF, text2text, retrieval, qac, ...),
+    dispatching on the format named in its manifest.
 
-def load(path: str | os.PathLike, mmap: bool = True):
-    """Load any saved xmr model, dispatching on the format named in its manifest."""
-    fmt = read_manifest(path)["format"]
-    try:
-        loader = _LOADERS[fmt]
-    except KeyError:
-        raise ModelFormatError(f"{path}: unknown model format {fmt!r}") from None
-    return loader(path, mmap=mmap)
+    Parameters
+    ----------
+    path : model directory
+    mmap : bool
+        Map arrays read-only from disk (instant start-up, pages shared between processes).
+    verify : bool
+        First check every file against the sha256 recorded in the manifest.
+
+    Raises
+    ------
+    ModelFormatError
+        Naming the directory and the part when the model is missing, damaged or of a format
+        or version this xmr does not read.
+    """
+    from .io.persist import load_path
+
+    return load_path(path, mmap=mmap, verify=verify)
 
 
 __all__ = [
     "ConfigError", "DataError", "Dataset", "IndexerConfig", "LabelTree", "ModelFormatError",
-    "NotFittedError", "PredictConfig", "Predictor", "Reranker", "ScoreReranker", "SolverConfig",
-    "TopK", "TwoStage", "XLinearConfig",
-    "XLinearModel", "XmrError", "ensemble", "evaluate", "hierarchical_kmeans", "label_embedding",
-    "load", "make_problem", "mrr", "ndcg_at_k", "pifa", "precision_at_k", "read_dataset",
-    "read_libsvm", "read_npz", "read_xc", "recall_at_k", "write_xc",
+    "NotFittedError", "Persistent", "PredictConfig", "Predictor", "Reranker", "ScoreReranker",
+    "SolverConfig", "TopK", "TwoStage", "XLinearConfig", "XLinearModel", "XmrError", "describe",
+    "ensemble", "evaluate", "hierarchical_kmeans", "label_embedding", "load", "make_problem",
+    "mrr", "ndcg_at_k", "pifa", "precision_at_k", "read_dataset", "read_libsvm", "read_npz",
+    "read_xc", "recall_at_k", "write_xc",
 ]

@@ -83,18 +83,26 @@ class Config:
 
     @classmethod
     def field_paths(cls) -> Iterable[tuple[str, Any, Any, str]]:
-        """Yield ``(dotted_name, type, default, help)`` for every leaf field (for the CLI)."""
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            sub = _config_type(hints[f.name])
-            if _config_seq_type(hints[f.name]) is not None:
-                continue  # a list of sub-configs has no flag form; set it with --config
-            if sub is not None:
-                for path, tp, default, help_ in sub.field_paths():
-                    yield f"{f.name}.{path}", tp, default, help_
-            else:
-                default = f.default if f.default is not dataclasses.MISSING else None
-                yield f.name, hints[f.name], default, f.metadata.get("help", "")
+        """Yield ``(dotted_name, type, default, help)`` for every leaf field (for the CLI).
+
+        Defaults are those of ``cls()``, so a nested config whose default differs from its own
+        class's default (e.g. an application's indexer) shows the value it really has.
+        """
+        yield from _leaf_fields(cls, cls())
+
+
+def _leaf_fields(cls: type[Config], instance: Config) -> Iterable[tuple[str, Any, Any, str]]:
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if _config_seq_type(hints[f.name]) is not None:
+            continue  # a list of sub-configs has no flag form; set it with --config
+        value = getattr(instance, f.name)
+        sub = _config_type(hints[f.name])
+        if sub is not None:
+            for path, tp, default, help_ in _leaf_fields(sub, value):
+                yield f"{f.name}.{path}", tp, default, help_
+        else:
+            yield f.name, hints[f.name], value, f.metadata.get("help", "")
 
 
 def field(default: Any, help: str = "") -> Any:  # noqa: A002 - mirrors dataclasses.field

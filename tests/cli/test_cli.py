@@ -8,6 +8,7 @@ import pytest
 
 from xmr.cli.main import main
 from xmr.io.datasets import write_xc
+from xmr.io.store import resolve
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +29,15 @@ def small_problem_module():
 
 def test_config_prints_defaults_and_merges(tmp_path, capsys):
     assert main(["config"]) == 0
+    everything = json.loads(capsys.readouterr().out)
+    assert set(everything) == {"train", "text2text", "retrieval", "qac"}
+    assert everything["retrieval"]["solver"]["threshold"] == 0.05
+    assert main(["config", "train"]) == 0
     cfg = json.loads(capsys.readouterr().out)
     assert cfg["solver"]["threshold"] == 0.1 and cfg["indexer"]["branching_factor"] == 16
     f = tmp_path / "c.json"
     f.write_text(json.dumps({"solver": {"Cp": 4}}))
-    assert main(["config", "--config", str(f), "--solver.Cn", "2"]) == 0
+    assert main(["config", "train", "--config", str(f), "--solver.Cn", "2"]) == 0
     cfg = json.loads(capsys.readouterr().out)
     assert cfg["solver"]["Cp"] == 4.0 and cfg["solver"]["Cn"] == 2.0
 
@@ -41,7 +46,7 @@ def test_train_predict_evaluate(data_files, tmp_path, capsys):
     model = tmp_path / "model"
     assert main(["-q", "train", "-x", str(data_files / "train.txt.gz"), "-m", str(model),
                  "--indexer.max-leaf-size", "20", "--solver.threshold", "0.05"]) == 0
-    manifest = json.loads((model / "manifest.json").read_text())
+    manifest = json.loads((resolve(model) / "manifest.json").read_text())
     assert manifest["config"]["solver"]["threshold"] == 0.05
     out = tmp_path / "pred.txt"
     assert main(["-q", "predict", "-x", str(data_files / "test.txt"), "-m", str(model),
@@ -49,7 +54,7 @@ def test_train_predict_evaluate(data_files, tmp_path, capsys):
     lines = out.read_text().splitlines()
     assert len(lines) == 100 and all(len(line.split()) == 3 for line in lines)
     assert main(["-q", "evaluate", "-x", str(data_files / "test.txt"), "-m", str(model),
-                 "-k", "1,5"]) == 0
+                 "--ks", "1,5"]) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["P@1"] >= 0.7 and "R@5" in metrics and metrics["rows"] == 100
 

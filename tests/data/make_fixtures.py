@@ -1,39 +1,46 @@
-"""Regenerate the committed model fixtures (run only when a new format version is introduced;
-older fixtures must stay untouched so that new code proves it still reads them).
+"""Write a small saved model of every format at its current version, with expected outputs.
 
-    python tests/data/make_fixtures.py
+    python tests/data/make_fixtures.py            # only formats/versions not yet committed
+
+Fixtures are written as ``tests/data/<name>_v<version>/`` (plus ``<name>_v<version>_expected
+.json``) and never overwritten: a fixture written by an earlier version stays as it was, so new
+code proves it still reads it (``tests/unit/test_format_compat.py``). The ``*_v1`` fixtures of
+the tfidf, text2text, retrieval and qac formats were written by xmr 0.1.0 (commit a4f2829)
+before the persistence protocol existed.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 
-import xmr
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+from tests.data.fixture_models import build_all  # noqa: E402
 
 
 def main() -> None:
-    p = xmr.make_problem(60, n_train=300, n_test=8, n_features=80, seed=42)
-    cfg = xmr.XLinearConfig().replace({"indexer.max_leaf_size": 8, "indexer.branching_factor": 4})
-    model = xmr.XLinearModel(cfg).fit(p.X_train, p.Y_train, threads=1)
-    target = HERE / "xlinear_v1"
-    model.save(target)
-    top = model.predict(p.X_test, top_k=5)
-    X = p.X_test
-    expected = {
-        "rows": [{"indices": X.indices[X.indptr[i]:X.indptr[i + 1]].tolist(),
-                  "values": X.data[X.indptr[i]:X.indptr[i + 1]].tolist()}
-                 for i in range(X.shape[0])],
-        "n_features": int(X.shape[1]),
-        "labels": top.indices.tolist(),
-        "scores": np.round(top.scores.astype(np.float64), 6).tolist(),
-    }
-    (HERE / "xlinear_v1_expected.json").write_text(json.dumps(expected))
+    for name, (model, expected) in build_all().items():
+        target = HERE / f"{name}_v{model.format_version}"
+        if target.exists():
+            print(f"{target.name}: exists, kept")
+            continue
+        tmp = HERE / f".{target.name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.save(tmp)
+        # a fixture is the bare version directory (what every reader also accepts)
+        live = tmp / (tmp / "CURRENT").read_text().strip()
+        live.rename(target)
+        shutil.rmtree(tmp)
+        (HERE / f"{target.name}_expected.json").write_text(json.dumps(expected, indent=0))
+        print(f"{target.name}: written")
 
 
 if __name__ == "__main__":
+    np.seterr(all="raise")
     main()

@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
+from xmr.apps.text2text import Text2Text, Text2TextConfig, read_items, read_labeled_texts
 from xmr.cli.main import main
 from xmr.errors import DataError, ModelFormatError
-from xmr.text.text2text import Text2Text, Text2TextConfig, read_items, read_labeled_texts
+from xmr.io.store import resolve
 
 BRANDS = ["acme", "zenith", "orbit", "nova", "polar", "delta", "sigma", "omega", "terra", "lumen"]
 KINDS = ["drill", "saw", "hammer", "ladder", "paint", "lamp", "fan", "heater", "valve", "pipe"]
@@ -34,7 +35,7 @@ def planted(n: int, seed: int) -> tuple[list[str], list[list[int]]]:
     return texts, labels
 
 
-CONFIG = Text2TextConfig().replace({"model.indexer.max_leaf_size": 10})
+CONFIG = Text2TextConfig().replace({"indexer.max_leaf_size": 10})
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,10 @@ def test_save_load_roundtrip(trained, tmp_path):
     a = trained.predict_ids(texts, top_k=5)
     b = loaded.predict_ids(texts, top_k=5)
     np.testing.assert_array_equal(a.indices, b.indices)
-    (path / "items.txt").write_text("only one\n")
+    manifest_file = resolve(path) / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["n_items"] += 1
+    manifest_file.write_text(json.dumps(manifest))
     with pytest.raises(ModelFormatError, match="items"):
         Text2Text.load(path)
 
@@ -111,11 +115,11 @@ def test_cli_train_evaluate_predict(tmp_path, capsys, monkeypatch):
     (tmp_path / "test.txt").write_text("".join(
         f"{','.join(map(str, ls))}\t{t}\n" for t, ls in zip(test_texts, test_labels, strict=True)))
     model = tmp_path / "model"
-    assert main(["-q", "text2text", "train", "--train", str(tmp_path / "train.txt"),
+    assert main(["-q", "text2text", "train", "-i", str(tmp_path / "train.txt"),
                  "--items", str(tmp_path / "items.txt"), "-m", str(model),
-                 "--model.indexer.max-leaf-size", "10"]) == 0
-    assert main(["text2text", "evaluate", "-m", str(model), "--test",
-                 str(tmp_path / "test.txt"), "-k", "1,5"]) == 0
+                 "--indexer.max-leaf-size", "10"]) == 0
+    assert main(["text2text", "evaluate", "-m", str(model), "-i",
+                 str(tmp_path / "test.txt"), "--ks", "1,5"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["texts"] == 100 and result["P@1"] > 0.6
     monkeypatch.setattr("sys.stdin", io.StringIO("nova lamp\n\n"))
@@ -127,6 +131,6 @@ def test_cli_train_evaluate_predict(tmp_path, capsys, monkeypatch):
     assert main(["text2text", "predict", "-m", str(model), "-i", str(tmp_path / "test.txt"),
                  "-o", str(out)]) == 0
     assert len(out.read_text().splitlines()) == 100
-    assert main(["text2text", "train", "--train", str(tmp_path / "test.txt"),
+    assert main(["text2text", "train", "-i", str(tmp_path / "test.txt"),
                  "--items", str(tmp_path / "missing.txt"), "-m", str(model)]) == 2
     assert "no such items file" in capsys.readouterr().err

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from benchmarks import report, run
 from benchmarks.common import ranking_metrics
+from xmr.metrics import evaluate as xmr_evaluate
 
 
 def _reference_metrics(pred: np.ndarray, Y: sp.csr_matrix) -> dict[str, float]:
@@ -53,6 +54,10 @@ def test_ranking_metrics_match_per_row_definitions():
     want = _reference_metrics(pred, Y)
     for key, v in want.items():
         assert got[key] == pytest.approx(v, abs=1e-12), key
+    # the benchmark's copy (it runs where xmr is not installed) agrees with xmr.metrics
+    ours = xmr_evaluate(pred, Y, ks=(1, 3, 5, 10, 100))
+    for key in ("P@1", "P@3", "P@5", "nDCG@5", "R@10", "R@100"):
+        assert got[key] == pytest.approx(ours[key], abs=1e-12), key
 
 
 def test_full_suite_plan_covers_the_issue_matrix():

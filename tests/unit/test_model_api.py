@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 import xmr
 from xmr import ConfigError, DataError, LabelTree, ModelFormatError, NotFittedError, XLinearModel
+from xmr.io.store import resolve
 
 
 def test_not_fitted_and_bad_inputs(small_model, small_problem):
@@ -66,9 +67,14 @@ def test_save_load_round_trip(tmp_path, small_model, small_problem, mmap):
 def test_save_is_atomic_and_refuses_foreign_dirs(tmp_path, small_model):
     target = tmp_path / "m"
     small_model.save(target)
-    before = sorted(p.name for p in target.iterdir())
-    small_model.save(target)  # overwrite an existing model: still complete afterwards
-    assert sorted(p.name for p in target.iterdir()) == before
+    first = resolve(target)
+    for _ in range(3):  # overwrite an existing model: a new live version, one previous kept
+        small_model.save(target)
+    versions = sorted(p.name for p in target.iterdir() if p.name.startswith("v"))
+    assert len(versions) == 2 and resolve(target).name in versions
+    assert not first.exists()
+    assert sorted(p.name for p in target.iterdir() if not p.name.startswith("v")) == \
+        [".lock", "CURRENT"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     foreign = tmp_path / "data"
     foreign.mkdir()
@@ -79,7 +85,7 @@ def test_save_is_atomic_and_refuses_foreign_dirs(tmp_path, small_model):
 
 
 def test_corrupt_models_are_refused(tmp_path, small_model):
-    path = small_model.save(tmp_path / "m")
+    path = resolve(small_model.save(tmp_path / "m"))
     manifest = json.loads((path / "manifest.json").read_text())
     manifest["version"] = 99
     (path / "manifest.json").write_text(json.dumps(manifest))
@@ -88,7 +94,7 @@ def test_corrupt_models_are_refused(tmp_path, small_model):
     manifest["version"] = 1
     (path / "manifest.json").write_text(json.dumps(manifest))
     np.save(path / "entry_val.npy", np.zeros(3, dtype=np.float32))
-    with pytest.raises(ModelFormatError, match="does not match the manifest"):
+    with pytest.raises(ModelFormatError, match="entry_val.npy has 140 bytes"):
         xmr.load(path)
     (path / "manifest.json").write_text("{not json")
     with pytest.raises(ModelFormatError, match="corrupt manifest"):
@@ -166,3 +172,20 @@ def test_saved_directory_has_the_umask_mode(tmp_path, small_model):
     finally:
         os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o755
+
+
+def test_refit_updates_the_single_query_path():
+    """fit() used to keep the per-thread scratch of the previous weights: after a refit,
+    predict_one answered with the old model while predict used the new one."""
+    first = xmr.make_problem(300, n_train=800, n_test=50, seed=1)
+    second = xmr.make_problem(300, n_train=800, n_test=50, seed=2)
+    model = xmr.XLinearModel().fit(first.X_train, first.Y_train)
+    rows = [first.X_test[i] for i in range(20)]
+    for row in rows:
+        model.predict_one((row.indices, row.data))  # builds the scratch of the first weights
+    model.fit(second.X_train, second.Y_train)
+    for row in rows:
+        one = model.predict_one((row.indices, row.data))
+        batch = model.predict(row)
+        assert one.indices.tolist() == batch.indices[0].tolist()
+        np.testing.assert_allclose(one.scores, batch.scores[0], rtol=1e-5)

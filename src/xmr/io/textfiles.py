@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from pathlib import Path
 
 from ..errors import DataError
@@ -26,3 +27,15 @@ def read_utf8(path: str | os.PathLike, what: str = "file") -> str:
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not valid UTF-8") from None
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of ``text`` for any of the line endings LF, CRLF or CR (a final line break does
+    not start an empty line)."""
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numba
@@ -17,11 +15,11 @@ import scipy.sparse as sp
 from .._kernels import beam as _beam
 from .._kernels.constraint import ancestor_mask
 from .._threads import num_threads
-from ..errors import ConfigError, DataError, ModelFormatError, NotFittedError
+from ..errors import ConfigError, DataError, NotFittedError
 from ..index.embed import label_embedding
 from ..index.kmeans import hierarchical_kmeans
 from ..index.tree import LabelTree
-from ..io.store import load_model_dir, save_model_dir
+from ..io.persist import Persistent, State, Stored
 from ..rank import TopK
 from ..sparse import as_csr, as_label_csr, l2_normalize_rows
 from .config import XLinearConfig
@@ -31,12 +29,10 @@ from .train import train_tree
 
 logger = logging.getLogger(__name__)
 
-FORMAT_NAME = "xmr.xlinear"
-FORMAT_VERSION = 1
 _NO_MASK = np.zeros(0, dtype=np.uint8)
 
 
-class XLinearModel:
+class XLinearModel(Persistent):
     """Extreme multi-label ranker: hierarchical label tree + per-level linear models.
 
     Parameters
@@ -59,10 +55,19 @@ class XLinearModel:
     (n_test, 5)
     """
 
+    format_name = "xmr.xlinear"
+    format_version = 1
+
     def __init__(self, config: XLinearConfig | None = None) -> None:
         if config is not None and not isinstance(config, XLinearConfig):
             raise ConfigError(f"config must be an XLinearConfig; got {type(config).__name__}")
         self.config = config or XLinearConfig()
+        self.training_: dict[str, Any] = {}
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
+        """Forget everything derived from the weights (per-thread query scratch, label slots,
+        node parents): called whenever the weights change."""
         self._local = threading.local()
         self._parents: np.ndarray | None = None
 
@@ -123,9 +128,13 @@ class XLinearModel:
             self.layout_ = build_layout(tree, weights, biases, cfg.solver.bias, X.shape[1])
         self.n_features_ = X.shape[1]
         self.n_labels_ = Y.shape[1]
-        self._parents = None
-        _report(progress, f"training took {time.perf_counter() - start:.2f} s "
-                          f"({self.layout_.nnz} weights)")
+        self._reset_caches()
+        seconds = time.perf_counter() - start
+        self.training_ = {"rows": int(X.shape[0]), "features": int(X.shape[1]),
+                          "labels": int(Y.shape[1]), "positives": int(Y.nnz),
+                          "weights": int(self.layout_.nnz), "levels": self.layout_.depth,
+                          "seconds": round(seconds, 3)}
+        _report(progress, f"training took {seconds:.2f} s ({self.layout_.nnz} weights)")
         return self
 
     # -- inference ------------------------------------------------------------------------------
@@ -319,53 +328,67 @@ class XLinearModel:
         return self
 
     # -- persistence ----------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the model directory atomically (``manifest.json`` + ``.npy`` arrays)."""
+    def state(self) -> State:
         layout = self._check_fitted()
-        meta: dict[str, Any] = {
-            "config": self.config.to_dict(),
-            "n_features": int(self.n_features_),
-            "n_labels": int(self.n_labels_),
-        }
-        return save_model_dir(path, FORMAT_NAME, FORMAT_VERSION, layout._asdict(), meta)
+        return State(arrays=dict(layout._asdict()),
+                     meta={"config": self.config.to_dict(), "n_features": int(self.n_features_),
+                           "n_labels": int(self.n_labels_), "training": self.training_})
 
     @classmethod
-    def load(cls, path: str | os.PathLike, mmap: bool = True) -> XLinearModel:
-        """Load a saved model; with ``mmap`` the arrays are mapped read-only (instant start)."""
-        manifest, arrays = load_model_dir(path, FORMAT_NAME, FORMAT_VERSION, mmap=mmap)
-        missing = set(ChunkedLayout._fields) - set(arrays)
-        if missing:
-            raise ModelFormatError(f"{path}: missing arrays {sorted(missing)}")
-        model = cls(XLinearConfig.from_dict(manifest.get("config", {})))
-        model.layout_ = ChunkedLayout(**{f: arrays[f] for f in ChunkedLayout._fields})
-        model.n_features_ = int(manifest["n_features"])
-        model.n_labels_ = int(manifest["n_labels"])
-        _check_layout(model.layout_, model.n_features_, model.n_labels_, path)
+    def from_stored(cls, stored: Stored) -> XLinearModel:
+        model = cls(stored.config(XLinearConfig))
+        model.n_features_ = stored.count("n_features")
+        model.n_labels_ = stored.count("n_labels")
+        model.training_ = stored.meta("training", dict, {})
+        model.layout_ = _checked_layout(stored, model.n_features_, model.n_labels_)
         return model
 
 
-def _check_layout(layout: ChunkedLayout, n_features: int, n_labels: int, path) -> None:
-    """Cheap consistency checks so a corrupt model fails here, not inside a kernel."""
-    n_internal = int(layout.level_start[-2])
-    problems = []
-    if layout.child_start.shape[0] != n_internal + 1:
-        problems.append("child_start length")
-    if layout.chunk_row_ptr.shape[0] != n_internal + 1:
-        problems.append("chunk_row_ptr length")
-    if layout.row_entry_ptr.shape[0] != layout.row_feat.shape[0] + 1:
-        problems.append("row_entry_ptr length")
-    if layout.entry_child.shape != layout.entry_val.shape:
-        problems.append("entry arrays lengths")
-    if layout.node_bias.shape[0] != layout.n_nodes:
-        problems.append("node_bias length")
-    if layout.label_perm.shape[0] != n_labels or layout.n_nodes - n_internal != n_labels:
-        problems.append("label count")
-    if layout.row_feat.size and int(layout.row_feat.max()) >= n_features:
-        problems.append("feature ids beyond n_features")
-    if layout.row_entry_ptr.size and int(layout.row_entry_ptr[-1]) != layout.entry_val.shape[0]:
-        problems.append("row_entry_ptr end")
-    if problems:
-        raise ModelFormatError(f"{path}: inconsistent model arrays ({', '.join(problems)})")
+def _checked_layout(stored: Stored, n_features: int, n_labels: int) -> ChunkedLayout:
+    """The saved layout, after checking every array a kernel indexes with (vectorized; the
+    costliest step is one pass over ``entry_child``), so that a damaged model fails here with
+    a ModelFormatError naming the array, never inside a kernel."""
+    level_start = stored.array("level_start", np.int64, ndim=1)
+    stored.check(level_start.shape[0] >= 3, "array 'level_start' needs at least 3 entries")
+    stored.check_pointers("level_start", level_start, strict=True)
+    stored.check(int(level_start[1]) == 1, "array 'level_start': level 0 must hold the root only")
+    n_nodes = int(level_start[-1])
+    n_internal = int(level_start[-2])
+    stored.check(n_nodes - n_internal == n_labels,
+                 f"the last level has {n_nodes - n_internal} nodes for {n_labels} labels")
+    child_start = stored.array("child_start", np.int64, shape=(n_internal + 1,))
+    stored.check(int(child_start[0]) == 1, "array 'child_start' must start at node 1")
+    steps = np.diff(child_start)
+    stored.check(bool(steps.size == 0 or steps.min() >= 1),
+                 "array 'child_start': every internal node needs a child, in order")
+    stored.check(int(child_start[-1]) == n_nodes, "array 'child_start' must end at n_nodes")
+    first_child = child_start[level_start[:-2]]
+    stored.check(bool(np.array_equal(first_child, level_start[1:-1])),
+                 "array 'child_start' does not match the levels of 'level_start'")
+    row_feat = stored.array("row_feat", np.int32, ndim=1)
+    n_rows = row_feat.shape[0]
+    stored.check_range("row_feat", row_feat, 0, max(n_features, 1))
+    chunk_row_ptr = stored.array("chunk_row_ptr", np.int64, shape=(n_internal + 1,))
+    stored.check_pointers("chunk_row_ptr", chunk_row_ptr, total=n_rows)
+    direct = np.diff(chunk_row_ptr) == n_features  # direct chunks: row r0 + f is feature f
+    if direct.any():
+        r0 = chunk_row_ptr[:-1][direct]
+        stored.check(bool(np.all(row_feat[r0] == 0) and np.all(row_feat[r0 + n_features - 1]
+                                                               == n_features - 1)),
+                     "array 'row_feat': a direct-indexed chunk does not list every feature")
+    entry_val = stored.array("entry_val", np.float32, ndim=1)
+    row_entry_ptr = stored.array("row_entry_ptr", np.int64, shape=(n_rows + 1,))
+    stored.check_pointers("row_entry_ptr", row_entry_ptr, total=entry_val.shape[0])
+    entry_child = stored.array("entry_child", np.uint32, shape=(entry_val.shape[0],))
+    max_fanout = int(steps.max()) if steps.size else 1
+    stored.check_range("entry_child", entry_child, 0, max_fanout)
+    node_bias = stored.array("node_bias", np.float32, shape=(n_nodes,))
+    label_perm = stored.array("label_perm", np.int32, shape=(n_labels,))
+    stored.check_permutation("label_perm", label_perm)
+    return ChunkedLayout(level_start=level_start, child_start=child_start,
+                         chunk_row_ptr=chunk_row_ptr, row_feat=row_feat,
+                         row_entry_ptr=row_entry_ptr, entry_child=entry_child,
+                         entry_val=entry_val, node_bias=node_bias, label_perm=label_perm)
 
 
 def _report(progress: Callable[[str], None] | None, msg: str) -> None:

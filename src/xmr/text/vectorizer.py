@@ -10,10 +10,8 @@ arrays that ``XLinearModel.predict_one`` takes.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -23,16 +21,14 @@ from .._kernels import featurize as _featurize
 from .._kernels import hashing as _hashing
 from .._kernels import ngrams as _ngrams
 from .._threads import num_threads
-from ..errors import DataError, ModelFormatError, NotFittedError
-from ..io.store import load_model_dir, save_model_dir
+from ..errors import DataError, NotFittedError
+from ..io.persist import Persistent, State, Stored
 from ..sparse import row_norm_scale
 from .config import BlockConfig, TfidfConfig
 from .encode import ASCII_CLASS, EncodedText, as_text, encode, encode_codes
 
 logger = logging.getLogger(__name__)
 
-FORMAT_NAME = "xmr.tfidf"
-FORMAT_VERSION = 1
 VOCABULARY_FILE = "vocabulary.tsv"
 _KIND_ID = {"word": 0, "char": 1, "char_wb": 2, "prefix": 3}
 _WEIGHT_ID = {"none": 0, "inverse-position": 1, "word-start": 2}
@@ -55,7 +51,7 @@ def _kernel_args(block: BlockConfig) -> tuple:
             _WEIGHT_ID[block.position_weight], np.float32(block.inner_weight))
 
 
-class TfidfVectorizer:
+class TfidfVectorizer(Persistent):
     """TF-IDF features from raw text.
 
     Parameters
@@ -74,6 +70,9 @@ class TfidfVectorizer:
     human-readable vocabulary is :meth:`terms` (and ``vocabulary.tsv`` in a saved model).
     Empty or whitespace-only documents give empty rows.
     """
+
+    format_name = "xmr.tfidf"
+    format_version = 2  # 2: terms stored as strings (1: read from vocabulary.tsv)
 
     def __init__(self, config: TfidfConfig | None = None) -> None:
         self.config = config or TfidfConfig()
@@ -220,19 +219,20 @@ class TfidfVectorizer:
                 for i, t in enumerate(block)}
 
     # -- persistence ----------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write a model directory atomically: hash tables and idf as ``.npy`` (mmap-able), and
+    def state(self) -> State:
+        """Hash tables and idf as arrays (memory-mapped on load), the terms as strings, and
         ``vocabulary.tsv`` (column, block, df, idf, n-gram) for people."""
         blocks = self._check_fitted()
         arrays: dict[str, np.ndarray] = {}
+        strings: dict[str, list[str]] = {}
         for b, fitted in enumerate(blocks):
             for name, arr in fitted._asdict().items():
                 arrays[f"block{b}_{name}"] = arr
+            strings[f"block{b}_terms"] = self.terms_[b]
         meta = {"config": self.config.to_dict(), "n_docs": self.n_docs_,
                 "n_terms": [len(t) for t in self.terms_]}
-        path = save_model_dir(path, FORMAT_NAME, FORMAT_VERSION, arrays, meta,
-                              extra_files={VOCABULARY_FILE: self._vocabulary_tsv()})
-        return path
+        return State(arrays=arrays, strings=strings, meta=meta,
+                     readable={VOCABULARY_FILE: self._vocabulary_tsv()})
 
     def _vocabulary_tsv(self) -> str:
         lines = ["column\tblock\tdf\tidf\tterm"]
@@ -243,39 +243,49 @@ class TfidfVectorizer:
         return "\n".join(lines) + "\n"
 
     @classmethod
-    def load(cls, path: str | os.PathLike, mmap: bool = True) -> TfidfVectorizer:
-        """Load a saved vectorizer (hash tables memory-mapped when ``mmap``)."""
-        manifest, arrays = load_model_dir(path, FORMAT_NAME, FORMAT_VERSION, mmap=mmap)
-        vec = cls(TfidfConfig.from_dict(manifest.get("config", {})))
-        n_terms = manifest.get("n_terms", [])
-        if len(n_terms) != len(vec.config.blocks):
-            raise ModelFormatError(f"{path}: manifest lists {len(n_terms)} blocks, config has "
-                                   f"{len(vec.config.blocks)}")
+    def from_stored(cls, stored: Stored) -> TfidfVectorizer:
+        vec = cls(stored.config(TfidfConfig))
+        n_terms = stored.meta("n_terms", list)
+        stored.check(len(n_terms) == len(vec.config.blocks) and
+                     all(isinstance(n, int) and n >= 0 for n in n_terms),
+                     f"manifest lists {len(n_terms)} blocks, the config has "
+                     f"{len(vec.config.blocks)}")
         blocks = []
         for b, n in enumerate(n_terms):
-            try:
-                fitted = FittedBlock(*(arrays[f"block{b}_{f}"] for f in FittedBlock._fields))
-            except KeyError as exc:
-                raise ModelFormatError(f"{path}: missing array {exc.args[0]}") from None
-            if fitted.idf.shape[0] != n or fitted.df.shape[0] != n:
-                raise ModelFormatError(f"{path}: block {b} should have {n} terms")
-            cap = fitted.keys.shape[0]
-            if cap & (cap - 1) or fitted.values.shape[0] != cap or cap < 2 * n:
-                raise ModelFormatError(f"{path}: block {b} hash table is malformed")
-            blocks.append(fitted)
+            keys = stored.array(f"block{b}_keys", np.uint64, ndim=1)
+            cap = keys.shape[0]
+            stored.check(cap >= 2 * max(n, 1) and cap & (cap - 1) == 0,
+                         f"block {b}: the hash table size {cap} is not a power of two "
+                         f">= 2 x {n} terms")
+            values = stored.array(f"block{b}_values", np.int32, shape=(cap,))
+            used = keys != 0
+            stored.check(int(used.sum()) == n, f"block {b}: the hash table holds "
+                                               f"{int(used.sum())} terms, expected {n}")
+            stored.check_range(f"block{b}_values", values[used], 0, max(n, 1))
+            idf = stored.array(f"block{b}_idf", np.float32, shape=(n,))
+            df = stored.array(f"block{b}_df", np.int64, shape=(n,))
+            blocks.append(FittedBlock(keys, values, idf, df))
         vec.blocks_ = blocks
-        vec.n_docs_ = int(manifest.get("n_docs", 0))
-        vec.terms_ = _read_vocabulary(Path(path) / VOCABULARY_FILE, n_terms)
+        vec.n_docs_ = stored.count("n_docs")
+        if stored.version >= 2:
+            vec.terms_ = [stored.strings(f"block{b}_terms", n) for b, n in enumerate(n_terms)]
+        else:
+            vec.terms_ = _read_vocabulary(stored, n_terms)
         return vec
 
+    def warmup(self) -> TfidfVectorizer:
+        """Compile the featurization kernels (batch and single text) for these arrays."""
+        self.transform(["warm up"], threads=1)
+        self.transform_one("warm up")
+        return self
 
-def _read_vocabulary(file: Path, n_terms: list[int]) -> list[list[str]]:
-    if not file.exists():
-        raise ModelFormatError(f"{file}: missing")
-    lines = file.read_text(encoding="utf-8").split("\n")[1:-1]
-    if len(lines) != sum(n_terms):
-        raise ModelFormatError(f"{file}: {len(lines)} terms, expected {sum(n_terms)}")
-    terms = [line.split("\t", 4)[4] for line in lines]
+
+def _read_vocabulary(stored: Stored, n_terms: list[int]) -> list[list[str]]:
+    """Terms of a format-1 vectorizer, from its ``vocabulary.tsv``."""
+    lines = stored.text(VOCABULARY_FILE).split("\n")[1:-1]
+    stored.check(len(lines) == sum(n_terms),
+                 f"{VOCABULARY_FILE}: {len(lines)} terms, expected {sum(n_terms)}")
+    terms = [line.split("\t", 4)[-1] for line in lines]
     out, start = [], 0
     for n in n_terms:
         out.append(terms[start:start + n])

@@ -1,8 +1,0 @@
-"""Session-aware query autocompletion: previous query + typed prefix -> full query."""
-
-from .baseline import MostPopularCompletion
-from .completer import QacConfig, QueryAutocompleter, Suggestion
-from .data import Examples, make_examples, read_queries
-
-__all__ = ["Examples", "MostPopularCompletion", "QacConfig", "QueryAutocompleter", "Suggestion",
-           "make_examples", "read_queries"]
