@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 
+from ._version import __version__ as __version__
 from .errors import ConfigError, DataError, ModelFormatError, NotFittedError, XmrError
 from .index.config import IndexerConfig
 from .index.embed import label_embedding, pifa
@@ -27,8 +28,6 @@ from .linear.model import XLinearModel
 from .metrics import evaluate, mrr, ndcg_at_k, precision_at_k, recall_at_k
 from .rank import Predictor, Reranker, ScoreReranker, TopK, TwoStage, ensemble
 from .synthetic import make_problem
-
-__version__ = "0.2.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

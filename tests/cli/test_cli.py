@@ -78,3 +78,56 @@ def test_demo_runs(capsys):
     assert main(["-q", "demo", "--labels", "500"]) == 0
     out = capsys.readouterr().out
     assert "P@1 =" in out and "single query: p50" in out
+
+
+def test_version_and_python_dash_m(capsys):
+    import subprocess
+    import sys
+
+    import xmr
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"xmr {xmr.__version__}"
+    out = subprocess.run([sys.executable, "-m", "xmr", "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == f"xmr {xmr.__version__}"
+
+
+def test_common_flags_mean_the_same_everywhere(data_files, tmp_path, capsys):
+    model = tmp_path / "model"
+    # -q after the verb, -i as the data flag
+    assert main(["train", "-q", "-i", str(data_files / "train.txt.gz"), "-m", str(model),
+                 "--indexer.max-leaf-size", "20"]) == 0
+    assert capsys.readouterr().err == ""
+    names = tmp_path / "names.txt"
+    names.write_text("".join(f"label-{i}\n" for i in range(300)))
+    out = tmp_path / "pred.jsonl"
+    assert main(["predict", "-q", "-i", str(data_files / "test.txt"), "-m", str(model),
+                 "-k", "2", "--format", "json", "--label-names", str(names), "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 100 and rows[0]["labels"][0].startswith("label-")
+    assert len(rows[0]["scores"]) == 2
+    assert main(["evaluate", "-i", str(data_files / "test.txt"), "-m", str(model),
+                 "--ks", "1", "--format", "text"]) == 0
+    assert "P@1: " in capsys.readouterr().out
+
+
+def test_help_shows_the_real_defaults_of_each_application(capsys):
+    with pytest.raises(SystemExit):
+        main(["retrieval", "train", "-h"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--solver.threshold FLOAT" in text and "(default: 0.05)" in text
+    assert '(default: "pifa+label-features")' in text
+
+
+def test_user_errors_are_one_line_before_long_work(data_files, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["train", "-i", str(data_files / "train.txt.gz"),
+                 "-m", str(blocker / "model")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("xmr train: error:") and err.count("\n") == 1
+    assert main(["predict", "-i", str(data_files / "test.txt"), "-m", str(tmp_path / "none"),
+                 "--top-k", "1000000000"]) == 2
+    assert "--top-k must be in [1, 100000]" in capsys.readouterr().err

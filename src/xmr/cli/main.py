@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 from types import ModuleType
 
+from .._version import __version__
 from ..errors import XmrError
 from . import core
 
@@ -33,8 +34,6 @@ def _app_modules() -> list[ModuleType]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
-
     quiet = argparse.ArgumentParser(add_help=False)
     quiet.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                        help="only print results and errors")

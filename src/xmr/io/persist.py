@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 import numpy as np
 
+from .._version import __version__
 from ..errors import ModelFormatError
 from . import store
 
@@ -40,8 +41,6 @@ _MISSING = object()
 
 
 def xmr_version() -> str:
-    from .. import __version__
-
     return __version__
 
 
