@@ -40,7 +40,7 @@ def load(path: str | os.PathLike, *, mmap: bool = True, verify: bool = False) ->
     ----------
     path : model directory
     mmap : bool
-        Map arrays read-only from disk (instant start-up, pages shared between processes).
+        Map arrays from disk (instant start-up, pages shared between processes).
     verify : bool
         First check every file against the sha256 recorded in the manifest.
 

@@ -180,12 +180,15 @@ class TextMatchReranker:
 
     def rerank(self, X: sp.csr_matrix, candidates: TopK) -> TopK:
         from ._kernels.rerank import candidate_dots
+        from ._threads import parallel_for
         from .sparse import as_csr
 
         X = as_csr(X, n_cols=self.label_features.shape[1])
         L = self.label_features
         cand = candidates.indices.astype(np.int64)
-        sim = candidate_dots(X.indptr, X.indices, X.data, cand, L.indptr, L.indices, L.data)
+        sim = np.empty(cand.shape, dtype=np.float32)
+        parallel_for(candidate_dots, cand.shape[0], (X.indptr, X.indices, X.data, cand,
+                                                     L.indptr, L.indices, L.data, sim))
         valid = cand >= 0
         blended = np.where(valid, (1.0 - self.weight) * np.where(valid, candidates.scores, 0.0)
                            + self.weight * sim, -np.inf).astype(np.float32)

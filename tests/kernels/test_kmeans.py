@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from xmr._threads import num_threads
 from xmr.index.config import IndexerConfig
 from xmr.index.kmeans import binary_depth, hierarchical_kmeans
 from xmr.sparse import l2_normalize_rows
@@ -113,8 +113,8 @@ def test_split_matches_numpy_reference(n_seg):
     """Joint wide split (n_seg < 8) and per-segment split both equal the reference."""
     from numba import njit
 
-    from xmr._kernels import kmeans as K
     from xmr._kernels.rng import rng_below, rng_seed
+    from xmr.index.kmeans import _split_many, _split_wide
 
     @njit
     def pair(seed, seg_id, m):
@@ -139,11 +139,9 @@ def test_split_matches_numpy_reference(n_seg):
     if n_seg < 8:
         csc = emb.tocsc()
         csc.sort_indices()
-        K.split_level_wide(emb.indptr, emb.indices, emb.data, csc.indptr, csc.indices,
-                           csc.data, perm, seg_ptr, 20, 5, 100)
+        _split_wide(emb, csc, perm, seg_ptr, 20, 5, 100)
     else:
-        K.split_level_many(emb.indptr, emb.indices, emb.data, 40, perm, seg_ptr, 20, 5, 100,
-                           numba.get_num_threads())
+        _split_many(emb, perm, seg_ptr, 20, 5, 100)
     for s, (left, right) in enumerate(expected):
         seg = perm[seg_ptr[s]:seg_ptr[s + 1]]
         assert seg[:15].tolist() == left and seg[15:].tolist() == right
@@ -163,14 +161,10 @@ def test_same_tree_for_any_thread_count(n_labels):
     emb, _ = _planted(n_groups=n_labels // 8 if n_labels > 16 else 2, per=8 if n_labels > 16
                       else 8, d=400)
     cfg = IndexerConfig(max_leaf_size=4, branching_factor=4, seed=7)
-    previous = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with num_threads(1):
         one = hierarchical_kmeans(emb, cfg)
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    with num_threads(2):
         two = hierarchical_kmeans(emb, cfg)
-    finally:
-        numba.set_num_threads(previous)
     assert np.array_equal(one.label_perm, two.label_perm)
     assert all(np.array_equal(a, b) for a, b in zip(one.child_ptr, two.child_ptr, strict=True))
 

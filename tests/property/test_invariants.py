@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +10,7 @@ from hypothesis import strategies as st
 from xmr import XLinearConfig, XLinearModel
 from xmr.synthetic import make_problem
 
-TWO = min(2, numba.config.NUMBA_NUM_THREADS)
+TWO = 2
 
 
 @pytest.mark.parametrize("negatives,loss", [("tfn", "l2-svm"), ("tfn+man", "logistic"),

@@ -1,9 +1,10 @@
 """The one decorator every xmr kernel is compiled with.
 
-``@kernel`` is ``numba.njit(cache=True, nogil=True)``; ``@kernel(parallel=True)``,
-``@kernel(inline=True)`` and ``@kernel(fastmath=True)`` add the option named. Kernels are compiled
-lazily, on their first call, and cached on disk next to the sources (or in numba's user-wide
-cache directory).
+``@kernel`` is ``numba.njit(cache=True, nogil=True)``; ``@kernel(inline=True)`` and
+``@kernel(fastmath=True)`` add the option named. There is no parallel option: kernels are serial
+and ``xmr._threads.parallel_for`` runs them on ranges of items in parallel (see there why).
+Kernels are compiled lazily, on their first call, and cached on disk next to the sources (or in
+numba's user-wide cache directory).
 
 When no cache directory is writable (a read-only install with a read-only home), numba refuses
 to decorate a ``cache=True`` function, which would make ``import xmr`` fail. Kernels are then
@@ -26,22 +27,17 @@ logger = logging.getLogger(__name__)
 _warned = False
 
 
-def kernel(fn: Callable | None = None, *, parallel: bool = False, inline: bool = False,
-           fastmath: bool = False) -> Any:
+def kernel(fn: Callable | None = None, *, inline: bool = False, fastmath: bool = False) -> Any:
     """Compile ``fn`` with numba (no Python objects, GIL released, cached on disk).
 
     Parameters
     ----------
-    parallel : bool
-        Allow ``prange`` loops (numba's threading layer runs them).
     inline : bool
         Inline the function into its callers at the numba IR level (small helpers).
     fastmath : bool
         Allow reassociation of floating-point operations (solver inner products).
     """
     options: dict[str, Any] = {"cache": True, "nogil": True}
-    if parallel:
-        options["parallel"] = True
     if inline:
         options["inline"] = "always"
     if fastmath:

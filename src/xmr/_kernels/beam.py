@@ -18,9 +18,7 @@ scanning the rows against a dense copy of the query.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
-from numba import prange
 
 from ._jit import kernel
 
@@ -255,35 +253,25 @@ def beam_search_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row
     return n_cur
 
 
-@kernel(parallel=True)
-def beam_search_batch(x_ptr, x_idx, x_val, n_features, depth, level_start, child_start,
-                      chunk_row_ptr, row_feat, row_entry_ptr, entry_child, entry_val, node_bias,
-                      label_perm, node_mask, beam, topk, code, max_fanout, out_labels, out_scores,
-                      n_threads):
-    """Beam search for every row of a CSR batch, in parallel over rows.
+@kernel
+def beam_search_rows(lo, hi, x_ptr, x_idx, x_val, depth, level_start, child_start,
+                     chunk_row_ptr, row_feat, row_entry_ptr, entry_child, entry_val, node_bias,
+                     label_perm, node_mask, beam, topk, code, out_labels, out_scores, qd, z, hs,
+                     hn, cur_s, cur_n, lab, sco):
+    """Beam search for rows ``lo .. hi - 1`` of a CSR batch, with one thread's scratch.
 
     out_labels : int32 (n_rows, topk), out_scores : float32 (n_rows, topk)
+    qd : float32 (n_features,) all-zero; z : float64 (max_fanout,); hs, hn, cur_s, cur_n :
+    (max(beam, topk),) float64 / int64; lab : int32 (topk,), sco : float64 (topk,)
     """
-    n = x_ptr.shape[0] - 1
-    k = max(beam, topk)
-    qds = np.zeros((n_threads, n_features), dtype=np.float32)
-    zs = np.empty((n_threads, max_fanout), dtype=np.float64)
-    hss = np.empty((n_threads, k), dtype=np.float64)
-    hns = np.empty((n_threads, k), dtype=np.int64)
-    cur_ss = np.empty((n_threads, k), dtype=np.float64)
-    cur_ns = np.empty((n_threads, k), dtype=np.int64)
-    lab = np.empty((n_threads, topk), dtype=np.int32)
-    sco = np.empty((n_threads, topk), dtype=np.float64)
-    for i in prange(n):
-        tid = numba.get_thread_id()
-        beam_search_one(x_idx[x_ptr[i]:x_ptr[i + 1]], x_val[x_ptr[i]:x_ptr[i + 1]], qds[tid],
-                        depth, level_start, child_start, chunk_row_ptr, row_feat,
-                        row_entry_ptr, entry_child, entry_val, node_bias, label_perm, node_mask,
-                        beam, topk, code, zs[tid], hss[tid], hns[tid], cur_ss[tid], cur_ns[tid],
-                        lab[tid], sco[tid])
+    for i in range(lo, hi):
+        beam_search_one(x_idx[x_ptr[i]:x_ptr[i + 1]], x_val[x_ptr[i]:x_ptr[i + 1]], qd, depth,
+                        level_start, child_start, chunk_row_ptr, row_feat, row_entry_ptr,
+                        entry_child, entry_val, node_bias, label_perm, node_mask, beam, topk,
+                        code, z, hs, hn, cur_s, cur_n, lab, sco)
         for t in range(topk):
-            out_labels[i, t] = lab[tid, t]
-            out_scores[i, t] = sco[tid, t]
+            out_labels[i, t] = lab[t]
+            out_scores[i, t] = sco[t]
 
 
 @kernel
@@ -319,17 +307,18 @@ def _child_weight_dot(g, c_local, q_idx, q_val, chunk_row_ptr, row_feat, row_ent
     return s
 
 
-@kernel(parallel=True)
-def score_pairs(x_ptr, x_idx, x_val, rows, leaf_nodes, depth, node_parent, child_start,
+@kernel
+def score_pairs(lo, hi, x_ptr, x_idx, x_val, rows, leaf_nodes, depth, node_parent, child_start,
                 chunk_row_ptr, row_feat, row_entry_ptr, entry_child, entry_val, node_bias,
                 code, out):
-    """Score of each (row, leaf node) pair along its root-to-leaf path, as beam search would
-    give it. ``node_parent`` (int64, n_nodes) holds each node's parent (-1 for the root)."""
-    for p in prange(rows.shape[0]):
+    """Score of each (row, leaf node) pair ``lo .. hi - 1`` along its root-to-leaf path, as beam
+    search would give it. ``node_parent`` (int64, n_nodes) holds each node's parent (-1 for the
+    root)."""
+    path = np.empty(depth, dtype=np.int64)
+    for p in range(lo, hi):
         i = rows[p]
         q_idx = x_idx[x_ptr[i]:x_ptr[i + 1]]
         q_val = x_val[x_ptr[i]:x_ptr[i + 1]]
-        path = np.empty(depth, dtype=np.int64)
         node = leaf_nodes[p]
         for d in range(depth - 1, -1, -1):
             path[d] = node

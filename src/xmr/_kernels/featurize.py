@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from ._jit import kernel
 from .hashing import _lookup
 from .ngrams import emit_doc
+from .sorting import argsort_stable
 from .whitespace import normalize_one
 
 
@@ -40,7 +40,7 @@ def _merge_doc(ids, w, lo, hi, out_idx, out_val, o):
                 out_val[end] = out_val[r]
                 end += 1
         return end
-    order = np.argsort(ids[lo:hi], kind="mergesort")
+    order = argsort_stable(ids[lo:hi])
     prev = -1
     for r in range(m):
         j = lo + order[r]
@@ -57,27 +57,22 @@ def _merge_doc(ids, w, lo, hi, out_idx, out_val, o):
     return o
 
 
-@kernel(parallel=True)
-def count_matrix(ids, w, eptr):
-    """CSR (indptr int64, indices int32, data float32) of summed n-gram weights per document;
-    columns sorted within each row, unknown (-1) ids dropped."""
-    n_docs = eptr.shape[0] - 1
-    tmp_idx = np.empty(ids.shape[0], dtype=np.int32)
-    tmp_val = np.empty(ids.shape[0], dtype=np.float32)
-    nnz = np.zeros(n_docs + 1, dtype=np.int64)
-    for d in prange(n_docs):
-        end = _merge_doc(ids, w, eptr[d], eptr[d + 1], tmp_idx, tmp_val, eptr[d])
-        nnz[d + 1] = end - eptr[d]
-    for d in range(n_docs):
-        nnz[d + 1] += nnz[d]
-    indices = np.empty(nnz[n_docs], dtype=np.int32)
-    data = np.empty(nnz[n_docs], dtype=np.float32)
-    for d in prange(n_docs):
+@kernel
+def merge_docs(lo, hi, ids, w, eptr, tmp_idx, tmp_val, nnz):
+    """Sort and sum the n-gram ids of documents ``lo .. hi - 1`` in place of their n-grams
+    (``tmp_idx``/``tmp_val`` from ``eptr[d]``); ``nnz[d]`` = distinct known ids."""
+    for d in range(lo, hi):
+        nnz[d] = _merge_doc(ids, w, eptr[d], eptr[d + 1], tmp_idx, tmp_val, eptr[d]) - eptr[d]
+
+
+@kernel
+def copy_docs(lo, hi, tmp_idx, tmp_val, eptr, indptr, indices, data):
+    """Compact documents ``lo .. hi - 1`` into CSR rows starting at ``indptr[d]``."""
+    for d in range(lo, hi):
         src = eptr[d]
-        for r in range(nnz[d + 1] - nnz[d]):
-            indices[nnz[d] + r] = tmp_idx[src + r]
-            data[nnz[d] + r] = tmp_val[src + r]
-    return nnz, indices, data
+        for r in range(indptr[d + 1] - indptr[d]):
+            indices[indptr[d] + r] = tmp_idx[src + r]
+            data[indptr[d] + r] = tmp_val[src + r]
 
 
 @kernel

@@ -10,7 +10,6 @@ empty slot.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from ._jit import kernel
 
@@ -49,13 +48,12 @@ def _pow2_at_least(n):
     return c
 
 
-@kernel(parallel=True)
-def assign_ids(h, n_shard_bits):
-    """Dense ids for the distinct hashes of ``h``, sharded by the top bits so that shards are
-    built in parallel in small, cache-friendly tables.
+@kernel
+def shard_order(h, n_shard_bits):
+    """Group the hashes by shard (their top bits), keeping their order within a shard.
 
-    Ids are ordered by shard, then by first occurrence: deterministic for any thread count.
-    Returns (ids int32 (len(h),), first int64 (n_terms,): index of each term's first occurrence).
+    Returns (shard_of int32 (n,), counts int64 (n_shards + 1,) shard boundaries in ``order``,
+    order int64 (n,)).
     """
     n = h.shape[0]
     n_shards = 1 << n_shard_bits
@@ -74,18 +72,23 @@ def assign_ids(h, n_shard_bits):
         s = shard_of[i]
         order[fill[s]] = i
         fill[s] += 1
-    local = np.empty(n, dtype=np.int32)
-    n_local = np.zeros(n_shards, dtype=np.int64)
-    firsts = np.empty(n, dtype=np.int64)  # per shard, in the shard's range of ``order``
-    for s in prange(n_shards):
-        lo = counts[s]
-        hi = counts[s + 1]
-        cap = _pow2_at_least(2 * (hi - lo))
+    return shard_of, counts, order
+
+
+@kernel
+def dedupe_shards(lo, hi, h, counts, order, local, n_local, firsts):
+    """Number the distinct hashes of shards ``lo .. hi - 1`` in order of first occurrence, each
+    shard in its own small table: ``local[i]`` = id of hash i within its shard, ``n_local[s]`` =
+    distinct hashes of shard s, ``firsts[counts[s] + t]`` = first occurrence of its t-th."""
+    for s in range(lo, hi):
+        a = counts[s]
+        b = counts[s + 1]
+        cap = _pow2_at_least(2 * (b - a))
         mask = np.uint64(cap - 1)
         keys = np.zeros(cap, dtype=np.uint64)
         vals = np.empty(cap, dtype=np.int32)
         m = 0
-        for r in range(lo, hi):
+        for r in range(a, b):
             i = order[r]
             key = h[i]
             slot = key & mask
@@ -98,22 +101,11 @@ def assign_ids(h, n_shard_bits):
                     keys[slot] = key
                     vals[slot] = m
                     local[i] = m
-                    firsts[lo + m] = i
+                    firsts[a + m] = i
                     m += 1
                     break
                 slot = (slot + _ONE) & mask
         n_local[s] = m
-    offset = np.zeros(n_shards + 1, dtype=np.int64)
-    for s in range(n_shards):
-        offset[s + 1] = offset[s] + n_local[s]
-    first = np.empty(offset[n_shards], dtype=np.int64)
-    for s in prange(n_shards):
-        for t in range(n_local[s]):
-            first[offset[s] + t] = firsts[counts[s] + t]
-    ids = np.empty(n, dtype=np.int32)
-    for i in prange(n):
-        ids[i] = np.int32(offset[shard_of[i]] + local[i])
-    return ids, first
 
 
 @kernel
@@ -150,10 +142,8 @@ def _lookup(keys, values, key):
     return -1
 
 
-@kernel(parallel=True)
-def lookup_ids(keys, values, h):
-    """Column of each hash (-1 when not in the vocabulary)."""
-    ids = np.empty(h.shape[0], dtype=np.int32)
-    for i in prange(h.shape[0]):
+@kernel
+def lookup_ids(lo, hi, keys, values, h, ids):
+    """ids[i] = column of hash ``h[i]`` (-1 when not in the vocabulary), ``lo <= i < hi``."""
+    for i in range(lo, hi):
         ids[i] = _lookup(keys, values, h[i])
-    return ids

@@ -6,18 +6,18 @@ by ``<x, c0 - c1>`` (unit-norm centroids) and cut exactly at the median, as PECO
 the median go to the lower position. Each half ends sorted by label id. Results depend only on
 the segment's members, the seed and the segment's index, never on the thread count. Two code
 paths exist (the few wide segments of a top level split jointly, parallel over labels and
-features; or many segments in parallel); they differ only in the summation order of centroid
-norms, and which one runs depends on the level alone.
+features, driven step by step by ``xmr.index.kmeans``; or many segments in parallel); they
+differ only in the summation order of centroid norms, and which one runs depends on the level
+alone.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
-from numba import prange
 
 from ._jit import kernel
 from .rng import rng_below, rng_seed
+from .sorting import kth_smallest, sort_in_place
 
 
 @kernel
@@ -54,8 +54,8 @@ def _assign_halves(scores, half, side, order_buf):
     m = scores.shape[0]
     for i in range(m):
         order_buf[i] = scores[i]
-    # the half-th largest value: position m - half of the ascending partition
-    v = np.partition(order_buf[:m], m - half)[m - half]
+    # the half-th largest value: position m - half in ascending order
+    v = kth_smallest(order_buf[:m], m - half)
     n_greater = 0
     for i in range(m):
         if scores[i] > v:
@@ -128,10 +128,8 @@ def _finish(members, side, work):
         if side[i] == 1:
             members[a] = work[i]
             a += 1
-    first = np.sort(members[:boundary])
-    second = np.sort(members[boundary:])
-    members[:boundary] = first
-    members[boundary:] = second
+    sort_in_place(members[:boundary])
+    sort_in_place(members[boundary:])
 
 
 @kernel
@@ -172,10 +170,10 @@ def _split_segment(indptr, indices, data, members, n_iter, seed, seg_id, c0, c1,
     _finish(members, side, work)
 
 
-@kernel(parallel=True)
-def split_level_many(indptr, indices, data, n_features, perm, seg_ptr, n_iter, seed, seg_offset,
-                     n_threads):
-    """Split every segment of ``perm`` in place, in parallel across segments.
+@kernel
+def split_segments(lo, hi, indptr, indices, data, perm, seg_ptr, n_iter, seed, seg_offset, c0,
+                   c1, diff, mark, touched):
+    """Split segments ``lo .. hi - 1`` of ``perm`` in place (the many-segments path).
 
     Parameters
     ----------
@@ -184,37 +182,66 @@ def split_level_many(indptr, indices, data, n_features, perm, seg_ptr, n_iter, s
     seg_ptr : int64 array (n_segments + 1,)
     seg_offset : int
         Global id of segment 0 of this level, so every segment draws its own random stream.
-    n_threads : int, numba's current thread count (sizes the per-thread scratch)
+    c0, c1, diff : float32, mark : uint8, touched : int64, each (n_features,): one thread's
+        scratch, all-zero on entry and left all-zero
     """
-    n_seg = seg_ptr.shape[0] - 1
-    c0s = np.zeros((n_threads, n_features), dtype=np.float32)
-    c1s = np.zeros((n_threads, n_features), dtype=np.float32)
-    diffs = np.zeros((n_threads, n_features), dtype=np.float32)
-    marks = np.zeros((n_threads, n_features), dtype=np.uint8)
-    touched = np.empty((n_threads, n_features), dtype=np.int64)
-    for s in prange(n_seg):
-        tid = numba.get_thread_id()
+    for s in range(lo, hi):
         _split_segment(indptr, indices, data, perm[seg_ptr[s]:seg_ptr[s + 1]], n_iter, seed,
-                       seg_offset + s, c0s[tid], c1s[tid], diffs[tid], marks[tid], touched[tid])
+                       seg_offset + s, c0, c1, diff, mark, touched)
 
 
-@kernel(parallel=True)
-def _score_level(indptr, indices, data, perm, seg_of_pos, active, diffs, scores):
-    for p in prange(perm.shape[0]):
+# -- the wide path: the few large segments of a top level, split together ---------------------
+@kernel
+def wide_start(indptr, indices, data, perm, seg_ptr, seed, seg_offset, diffs, active,
+               seg_of_pos, pos_of_label):
+    """Set up the joint split: segment of each position, position of each label, the first
+    direction of every segment with at least two members (``active``)."""
+    n_seg = seg_ptr.shape[0] - 1
+    for s in range(n_seg):
+        seg_of_pos[seg_ptr[s]:seg_ptr[s + 1]] = s
+    for p in range(perm.shape[0]):
+        pos_of_label[perm[p]] = p
+    for s in range(n_seg):
+        if seg_ptr[s + 1] - seg_ptr[s] >= 2:
+            active[s] = 1
+            _init_diff(indptr, indices, data, perm[seg_ptr[s]:seg_ptr[s + 1]], seed,
+                       seg_offset + s, diffs[s])
+
+
+@kernel
+def wide_scores(lo, hi, indptr, indices, data, perm, seg_of_pos, active, diffs, scores):
+    """scores[p] = <x_label, direction of its segment> for positions ``lo .. hi - 1``."""
+    for p in range(lo, hi):
         s = seg_of_pos[p]
         if active[s]:
             scores[p] = _row_dot(indptr, indices, data, perm[p], diffs[s])
 
 
-@kernel(parallel=True)
-def _update_level(csc_ptr, csc_rows, csc_data, pos_of_label, seg_of_pos, side, active, sums):
-    """sums[s, side, j] = sum of feature j over the members on that side of segment s.
+@kernel
+def wide_assign(seg_ptr, scores, side, buf, active):
+    """Cut every active segment at its median; a segment whose sides did not change stops.
+    Returns True while any segment is still active."""
+    any_active = False
+    for s in range(seg_ptr.shape[0] - 1):
+        if active[s]:
+            a, b = seg_ptr[s], seg_ptr[s + 1]
+            if _assign_halves(scores[a:b], (b - a + 1) // 2, side[a:b], buf[a:b]):
+                any_active = True
+            else:
+                active[s] = 0
+    return any_active
 
-    Parallel over features; each feature sums its labels in ascending label-id order (the CSC
-    order), which is also the members' order in the per-segment path.
+
+@kernel
+def wide_sums(lo, hi, csc_ptr, csc_rows, csc_data, pos_of_label, seg_of_pos, side, active,
+              sums):
+    """sums[s, side, j] = sum of feature j over the members on that side of segment s, for
+    features ``lo .. hi - 1``.
+
+    Each feature sums its labels in ascending label-id order (the CSC order), which is also
+    the members' order in the per-segment path.
     """
-    n_features = csc_ptr.shape[0] - 1
-    for j in prange(n_features):
+    for j in range(lo, hi):
         for s in range(sums.shape[0]):
             sums[s, 0, j] = 0.0
             sums[s, 1, j] = 0.0
@@ -228,53 +255,20 @@ def _update_level(csc_ptr, csc_rows, csc_data, pos_of_label, seg_of_pos, side, a
 
 
 @kernel
-def split_level_wide(indptr, indices, data, csc_ptr, csc_rows, csc_data, perm, seg_ptr,
-                     n_iter, seed, seg_offset):
-    """Split the few, large segments of a top level together, in place.
-
-    Scoring is parallel over labels and centroid sums parallel over features (through the
-    embedding's CSC transpose), so the wide top levels use every thread; results do not depend
-    on the thread count.
-    """
-    n_features = csc_ptr.shape[0] - 1
-    n_seg = seg_ptr.shape[0] - 1
-    n = perm.shape[0]
-    seg_of_pos = np.empty(n, dtype=np.int64)
-    for s in range(n_seg):
-        seg_of_pos[seg_ptr[s]:seg_ptr[s + 1]] = s
-    pos_of_label = np.full(indptr.shape[0] - 1, -1, dtype=np.int64)
-    for p in range(n):
-        pos_of_label[perm[p]] = p
-    diffs = np.zeros((n_seg, n_features), dtype=np.float32)
-    sums = np.zeros((n_seg, 2, n_features), dtype=np.float32)
-    active = np.zeros(n_seg, dtype=np.uint8)
-    side = np.full(n, 2, dtype=np.uint8)
-    scores = np.empty(n, dtype=np.float64)
-    buf = np.empty(n, dtype=np.float64)
+def wide_directions(sums, diffs, active):
+    """New direction of every active segment: normalized centroid difference."""
+    n_features = diffs.shape[1]
     all_features = np.arange(n_features)
-    for s in range(n_seg):
-        if seg_ptr[s + 1] - seg_ptr[s] >= 2:
-            active[s] = 1
-            _init_diff(indptr, indices, data, perm[seg_ptr[s]:seg_ptr[s + 1]], seed,
-                       seg_offset + s, diffs[s])
-    for it in range(n_iter):
-        _score_level(indptr, indices, data, perm, seg_of_pos, active, diffs, scores)
-        any_active = False
-        for s in range(n_seg):
-            if active[s]:
-                a, b = seg_ptr[s], seg_ptr[s + 1]
-                if _assign_halves(scores[a:b], (b - a + 1) // 2, side[a:b], buf[a:b]):
-                    any_active = True
-                else:
-                    active[s] = 0
-        if not any_active or it + 1 == n_iter:
-            break
-        _update_level(csc_ptr, csc_rows, csc_data, pos_of_label, seg_of_pos, side, active, sums)
-        for s in range(n_seg):
-            if active[s]:
-                _normalize_into_diff(sums[s, 0], sums[s, 1], diffs[s], all_features, n_features)
-    work = np.empty(n, dtype=perm.dtype)
-    for s in range(n_seg):
+    for s in range(diffs.shape[0]):
+        if active[s]:
+            _normalize_into_diff(sums[s, 0], sums[s, 1], diffs[s], all_features, n_features)
+
+
+@kernel
+def wide_finish(perm, seg_ptr, side):
+    """Reorder each segment's members: side 0 first, each side by ascending label id."""
+    work = np.empty(perm.shape[0], dtype=perm.dtype)
+    for s in range(seg_ptr.shape[0] - 1):
         a, b = seg_ptr[s], seg_ptr[s + 1]
         if b - a >= 2:
             _finish(perm[a:b], side[a:b], work[a:b])

@@ -13,26 +13,24 @@ Both only add rows without entries or entries holding 0.0: any reader computes t
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from ._jit import kernel
+from .sorting import argsort_stable
 
 
 @kernel
 def _sorted_features(col_ptr, idx, c0, c1):
     e0 = col_ptr[c0]
     e1 = col_ptr[c1]
-    return np.argsort(idx[e0:e1], kind="mergesort"), e0, e1
+    return argsort_stable(idx[e0:e1]), e0, e1
 
 
-@kernel(parallel=True)
-def count_chunks(col_ptr, idx, child_ptr, n_features, direct_frac, dense_frac):
-    """Rows and entries each parent's chunk will hold, and whether it is direct-indexed."""
-    n_par = child_ptr.shape[0] - 1
-    rows = np.zeros(n_par, dtype=np.int64)
-    entries = np.zeros(n_par, dtype=np.int64)
-    direct = np.zeros(n_par, dtype=np.uint8)
-    for p in prange(n_par):
+@kernel
+def count_chunks(lo, hi, col_ptr, idx, child_ptr, n_features, direct_frac, dense_frac, rows,
+                 entries, direct):
+    """Rows and entries the chunks of parents ``lo .. hi - 1`` will hold (int64 ``rows``,
+    ``entries``), and whether each is direct-indexed (uint8 ``direct``)."""
+    for p in range(lo, hi):
         c0 = child_ptr[p]
         nc = child_ptr[p + 1] - c0
         order, e0, e1 = _sorted_features(col_ptr, idx, c0, child_ptr[p + 1])
@@ -53,19 +51,17 @@ def count_chunks(col_ptr, idx, child_ptr, n_features, direct_frac, dense_frac):
             n_rows = n_features
         rows[p] = n_rows
         entries[p] = n_ent
-    return rows, entries, direct
 
 
-@kernel(parallel=True)
-def fill_chunks(col_ptr, idx, val, child_ptr, row_off, entry_off, direct, dense_frac,
+@kernel
+def fill_chunks(lo, hi, col_ptr, idx, val, child_ptr, row_off, entry_off, direct, dense_frac,
                 row_feat, row_entry_ptr, entry_child, entry_val):
-    """Transpose each parent's block of columns into rows sorted by feature.
+    """Transpose the block of columns of parents ``lo .. hi - 1`` into rows sorted by feature.
 
     ``row_entry_ptr[r]`` receives the (level-local) start of row r's entries; entries of a
     sparse row are sorted by child offset (a stable sort of column-ordered entries).
     """
-    n_par = child_ptr.shape[0] - 1
-    for p in prange(n_par):
+    for p in range(lo, hi):
         c0 = child_ptr[p]
         nc = child_ptr[p + 1] - c0
         order, e0, e1 = _sorted_features(col_ptr, idx, c0, child_ptr[p + 1])

@@ -10,7 +10,6 @@ are only materialized for the vocabulary (:func:`term_strings`).
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from ._jit import kernel
 from .hashing import _FNV_OFFSET, _finish, _fnv
@@ -157,54 +156,37 @@ def emit_doc(nc, ncls, a, b, kind, nmin, nmax, tokmin, wmode, inner_w,
     return k
 
 
-@kernel(parallel=True)
-def emit_corpus(nc, ncls, nptr, kind, nmin, nmax, tokmin, wmode, inner_w, keep_locations):
-    """All n-grams of all documents, document after document.
-
-    Returns (eptr int64 (n_docs + 1,), h uint64, w float32, pos int64, aux int64); ``pos`` and
-    ``aux`` are empty unless ``keep_locations``.
-    """
-    n_docs = nptr.shape[0] - 1
-    eptr = np.zeros(n_docs + 1, dtype=np.int64)
-    dummy_h = np.empty(0, dtype=np.uint64)
-    dummy_w = np.empty(0, dtype=np.float32)
-    dummy_i = np.empty(0, dtype=np.int64)
-    n_chunks = (n_docs + _CHUNK - 1) // _CHUNK
-    for c in prange(n_chunks):
-        lo = c * _CHUNK
-        hi = min(n_docs, lo + _CHUNK)
-        ts, te = _scratch(nptr, lo, hi)
-        for d in range(lo, hi):
-            eptr[d + 1] = emit_doc(nc, ncls, nptr[d], nptr[d + 1], kind, nmin, nmax, tokmin,
-                                   wmode, inner_w, dummy_h, dummy_w, dummy_i, dummy_i, 0, False,
-                                   ts, te)
-    for d in range(n_docs):
-        eptr[d + 1] += eptr[d]
-    total = eptr[n_docs]
-    h = np.empty(total, dtype=np.uint64)
-    w = np.empty(total, dtype=np.float32)
-    n_loc = total if keep_locations else 0
-    pos = np.empty(n_loc, dtype=np.int64)
-    aux = np.empty(n_loc, dtype=np.int64)
-    for c in prange(n_chunks):
-        lo = c * _CHUNK
-        hi = min(n_docs, lo + _CHUNK)
-        ts, te = _scratch(nptr, lo, hi)
-        for d in range(lo, hi):
-            emit_doc(nc, ncls, nptr[d], nptr[d + 1], kind, nmin, nmax, tokmin, wmode, inner_w,
-                     h, w, pos, aux, eptr[d], True, ts, te)
-    return eptr, h, w, pos, aux
-
-
-_CHUNK = 256  # documents per parallel task: scratch is allocated once per task
-
-
 @kernel
 def _scratch(nptr, lo, hi):
+    """Token-bound scratch for documents ``lo .. hi - 1`` (sized by the longest)."""
     longest = 0
     for d in range(lo, hi):
         longest = max(longest, nptr[d + 1] - nptr[d])
     return np.empty(longest + 2, dtype=np.int64), np.empty(longest + 2, dtype=np.int64)
+
+
+@kernel
+def count_ngrams(lo, hi, nc, ncls, nptr, kind, nmin, nmax, tokmin, wmode, inner_w, counts):
+    """counts[d] = number of n-grams of document d, for documents ``lo .. hi - 1``."""
+    dummy_h = np.empty(0, dtype=np.uint64)
+    dummy_w = np.empty(0, dtype=np.float32)
+    dummy_i = np.empty(0, dtype=np.int64)
+    ts, te = _scratch(nptr, lo, hi)
+    for d in range(lo, hi):
+        counts[d] = emit_doc(nc, ncls, nptr[d], nptr[d + 1], kind, nmin, nmax, tokmin, wmode,
+                             inner_w, dummy_h, dummy_w, dummy_i, dummy_i, 0, False, ts, te)
+
+
+@kernel
+def write_ngrams(lo, hi, nc, ncls, nptr, kind, nmin, nmax, tokmin, wmode, inner_w, eptr, h, w,
+                 pos, aux):
+    """The n-grams of documents ``lo .. hi - 1``, document d from ``eptr[d]``: hash ``h``
+    (uint64), weight ``w`` (float32), and, when ``pos`` is not empty, location ``pos``/``aux``
+    (int64)."""
+    ts, te = _scratch(nptr, lo, hi)
+    for d in range(lo, hi):
+        emit_doc(nc, ncls, nptr[d], nptr[d + 1], kind, nmin, nmax, tokmin, wmode, inner_w,
+                 h, w, pos, aux, eptr[d], True, ts, te)
 
 
 @kernel(inline=True)
@@ -240,20 +222,19 @@ def _term_codes(nc, ncls, kind, tokmin, pos, aux, lim, out, o, write):
     return o
 
 
-@kernel(parallel=True)
-def term_strings(nc, ncls, kind, tokmin, pos, aux, lim):
-    """Code points of the given n-grams (located by ``pos``, ``aux`` in documents ending at
-    ``lim``), each followed by a newline (10)."""
-    n = pos.shape[0]
-    ptr = np.zeros(n + 1, dtype=np.int64)
+@kernel
+def term_lengths(lo, hi, nc, ncls, kind, tokmin, pos, aux, lim, lengths):
+    """lengths[t] = code points of n-gram t (``lo .. hi - 1``) plus one for its newline."""
     dummy = np.empty(0, dtype=np.uint32)
-    for t in prange(n):
-        ptr[t + 1] = _term_codes(nc, ncls, kind, tokmin, pos[t], aux[t], lim[t], dummy, 0,
+    for t in range(lo, hi):
+        lengths[t] = _term_codes(nc, ncls, kind, tokmin, pos[t], aux[t], lim[t], dummy, 0,
                                  False) + 1
-    for t in range(n):
-        ptr[t + 1] += ptr[t]
-    out = np.empty(ptr[n], dtype=np.uint32)
-    for t in prange(n):
+
+
+@kernel
+def write_terms(lo, hi, nc, ncls, kind, tokmin, pos, aux, lim, ptr, out):
+    """Code points of n-grams ``lo .. hi - 1`` (located by ``pos``, ``aux`` in documents ending
+    at ``lim``), n-gram t at ``ptr[t]``, each followed by a newline (10)."""
+    for t in range(lo, hi):
         end = _term_codes(nc, ncls, kind, tokmin, pos[t], aux[t], lim[t], out, ptr[t], True)
         out[end] = 10
-    return out

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from ._jit import kernel
+from .sorting import argsort_stable
 
 
 @kernel(inline=True)
@@ -28,18 +28,17 @@ def _merge_dot(a_idx, a_val, a_lo, a_hi, b_idx, b_val, b_lo, b_hi):
     return s
 
 
-@kernel(parallel=True)
-def candidate_dots(q_ptr, q_idx, q_val, cand, l_ptr, l_idx, l_val):
-    """out[i, j] = <query i, label row cand[i, j]> (0 where cand is -1); float32 (n, k)."""
-    n, k = cand.shape
-    out = np.zeros((n, k), dtype=np.float32)
-    for i in prange(n):
-        for j in range(k):
+@kernel
+def candidate_dots(lo, hi, q_ptr, q_idx, q_val, cand, l_ptr, l_idx, l_val, out):
+    """out[i, j] = <query i, label row cand[i, j]> for queries ``lo .. hi - 1`` (0 where cand
+    is -1); out float32 (n, k)."""
+    for i in range(lo, hi):
+        for j in range(cand.shape[1]):
             c = cand[i, j]
+            out[i, j] = 0.0
             if c >= 0:
                 out[i, j] = _merge_dot(q_idx, q_val, q_ptr[i], q_ptr[i + 1],
                                        l_idx, l_val, l_ptr[c], l_ptr[c + 1])
-    return out
 
 
 @kernel
@@ -71,7 +70,7 @@ def rerank_one(q_idx, q_val, cand, cand_scores, l_ptr, l_idx, l_val, dense, weig
         o += 1
     for t in range(q_idx.shape[0]):
         dense[q_idx[t]] = 0.0
-    order = np.argsort(-blended, kind="mergesort")
+    order = argsort_stable(-blended)
     out_l = np.empty(m, dtype=np.int32)
     out_s = np.empty(m, dtype=np.float32)
     for r in range(m):

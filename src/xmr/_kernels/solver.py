@@ -15,12 +15,11 @@ L1-loss SVM dual coordinate descent with shrinking, and L2-regularized logistic 
 
 from __future__ import annotations
 
-import numba
 import numpy as np
-from numba import prange
 
 from ._jit import kernel
 from .rng import rng_below, rng_seed
+from .sorting import argsort_stable, sort_in_place
 
 LOSS_L2_SVM = 0
 LOSS_L1_SVM = 1
@@ -242,7 +241,8 @@ def _gather_rows(x_ptr, x_idx, x_val, rows, stamp, g2l, job_stamp, l2g_buf):
                 l2g_buf[n_local] = j
                 n_local += 1
         nnz += x_ptr[row + 1] - x_ptr[row]
-    l2g = np.sort(l2g_buf[:n_local])
+    l2g = l2g_buf[:n_local].copy()
+    sort_in_place(l2g)
     for t in range(n_local):
         g2l[l2g[t]] = t
     lp = np.empty(n + 1, dtype=np.int64)
@@ -260,16 +260,11 @@ def _gather_rows(x_ptr, x_idx, x_val, rows, stamp, g2l, job_stamp, l2g_buf):
     return lp, li, lv, n_local, l2g
 
 
-@kernel(parallel=True)
-def count_local_features(x_ptr, x_idx, n_features, prow_ptr, prow_idx, job_parent,
-                         n_threads):
-    """Number of distinct features in each job's parent rows (the capacity its children need)."""
-    n_jobs = job_parent.shape[0]
-    out = np.zeros(n_jobs, dtype=np.int64)
-    stamps = np.full((n_threads, n_features), -1, dtype=np.int64)
-    for jb in prange(n_jobs):
-        tid = numba.get_thread_id()
-        stamp = stamps[tid]
+@kernel
+def count_local_features(lo, hi, x_ptr, x_idx, prow_ptr, prow_idx, job_parent, out, stamp):
+    """out[jb] = number of distinct features in the parent rows of jobs ``lo .. hi - 1`` (the
+    capacity their children need). ``stamp``: int64 (n_features,) scratch, -1 on first use."""
+    for jb in range(lo, hi):
         p = job_parent[jb]
         cnt = 0
         for r in range(prow_ptr[p], prow_ptr[p + 1]):
@@ -280,7 +275,6 @@ def count_local_features(x_ptr, x_idx, n_features, prow_ptr, prow_idx, job_paren
                     stamp[j] = jb
                     cnt += 1
         out[jb] = cnt
-    return out
 
 
 @kernel
@@ -323,20 +317,54 @@ def _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val, off, ca
             mags[c] = -abs(w[t])
             where[c] = t
             c += 1
-    keep = np.sort(where[np.argsort(mags, kind="mergesort")[:keep_n]])
+    keep = where[argsort_stable(mags)[:keep_n]]
+    sort_in_place(keep)
     for i in range(keep_n):
         out_idx[off + i] = l2g[keep[i]]
         out_val[off + i] = w[keep[i]]
     return keep_n
 
 
-@kernel(parallel=True)
-def train_jobs(x_ptr, x_idx, x_val, n_features, prow_ptr, prow_idx, pos_ptr, pos_idx,
+@kernel
+def _train_job(jb, x_ptr, x_idx, x_val, prow_ptr, prow_idx, pos_ptr, pos_idx, job_parent,
+               job_child_start, job_child_end, child_out_off, child_cap, child_id_offset, loss,
+               Cp, Cn, bias, eps, max_iter, threshold, max_nnz, seed, out_idx, out_val,
+               out_cnt, out_bias, stamp, g2l, l2g_buf):
+    """Train the children of job ``jb`` (see :func:`train_jobs`) with one thread's scratch."""
+    p = job_parent[jb]
+    rows = prow_idx[prow_ptr[p]:prow_ptr[p + 1]]
+    n = rows.shape[0]
+    lp, li, lv, n_local, l2g = _gather_rows(x_ptr, x_idx, x_val, rows, stamp, g2l, jb, l2g_buf)
+    xnorm2 = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        s = bias * bias
+        for k in range(lp[i], lp[i + 1]):
+            s += np.float64(lv[k]) * lv[k]
+        xnorm2[i] = s
+    y = np.empty(n, dtype=np.int8)
+    w = np.empty(n_local + 1, dtype=np.float64)
+    alpha = np.empty(max(2 * n, 1), dtype=np.float64)
+    index = np.empty(max(n, 1), dtype=np.uint32)
+    for c in range(job_child_start[jb], job_child_end[jb]):
+        _labels_for_child(rows, pos_idx, pos_ptr[c], pos_ptr[c + 1], y)
+        state = rng_seed(seed, child_id_offset + c)
+        if loss == LOSS_LOGISTIC:
+            solve_lr_dual(lp, li, lv, n_local, y, xnorm2, Cp, Cn, bias, eps, max_iter,
+                          state, w, alpha, index)
+        else:
+            solve_svm_dual(lp, li, lv, n_local, y, xnorm2, loss, Cp, Cn, bias, eps,
+                           max_iter, state, w, alpha, index)
+        out_cnt[c] = _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val,
+                                   child_out_off[c], child_cap[c])
+        out_bias[c] = w[n_local]
+
+
+@kernel
+def train_jobs(lo, hi, x_ptr, x_idx, x_val, prow_ptr, prow_idx, pos_ptr, pos_idx,
                job_parent, job_child_start, job_child_end, child_out_off, child_cap,
-               child_id_offset,
-               loss, Cp, Cn, bias, eps, max_iter, threshold, max_nnz, seed,
-               out_idx, out_val, out_cnt, out_bias, n_threads):
-    """Train every child of every job; write pruned weights.
+               child_id_offset, loss, Cp, Cn, bias, eps, max_iter, threshold, max_nnz, seed,
+               out_idx, out_val, out_cnt, out_bias, stamp, g2l, l2g_buf):
+    """Train every child of jobs ``lo .. hi - 1``; write pruned weights.
 
     Parameters
     ----------
@@ -348,46 +376,20 @@ def train_jobs(x_ptr, x_idx, x_val, n_features, prow_ptr, prow_idx, pos_ptr, pos
         ``out_idx/out_val``; a child with more surviving weights gets ``out_cnt = -1``
     child_id_offset : int, global id of child 0 (selects each child's random stream)
     out_idx : int32, out_val : float32, out_cnt : int64 (n_children,), out_bias : float32
+    stamp : int64 (n_features,), -1 on first use; g2l, l2g_buf : int32 (n_features,) scratch
     """
-    n_jobs = job_parent.shape[0]
-    stamps = np.full((n_threads, n_features), -1, dtype=np.int64)
-    g2ls = np.empty((n_threads, n_features), dtype=np.int32)
-    l2g_bufs = np.empty((n_threads, n_features), dtype=np.int32)
-    for jb in prange(n_jobs):
-        tid = numba.get_thread_id()
-        p = job_parent[jb]
-        rows = prow_idx[prow_ptr[p]:prow_ptr[p + 1]]
-        n = rows.shape[0]
-        lp, li, lv, n_local, l2g = _gather_rows(x_ptr, x_idx, x_val, rows, stamps[tid],
-                                                g2ls[tid], jb, l2g_bufs[tid])
-        xnorm2 = np.empty(n, dtype=np.float64)
-        for i in range(n):
-            s = bias * bias
-            for k in range(lp[i], lp[i + 1]):
-                s += np.float64(lv[k]) * lv[k]
-            xnorm2[i] = s
-        y = np.empty(n, dtype=np.int8)
-        w = np.empty(n_local + 1, dtype=np.float64)
-        alpha = np.empty(max(2 * n, 1), dtype=np.float64)
-        index = np.empty(max(n, 1), dtype=np.uint32)
-        for c in range(job_child_start[jb], job_child_end[jb]):
-            _labels_for_child(rows, pos_idx, pos_ptr[c], pos_ptr[c + 1], y)
-            state = rng_seed(seed, child_id_offset + c)
-            if loss == LOSS_LOGISTIC:
-                solve_lr_dual(lp, li, lv, n_local, y, xnorm2, Cp, Cn, bias, eps, max_iter,
-                              state, w, alpha, index)
-            else:
-                solve_svm_dual(lp, li, lv, n_local, y, xnorm2, loss, Cp, Cn, bias, eps,
-                               max_iter, state, w, alpha, index)
-            out_cnt[c] = _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val,
-                                       child_out_off[c], child_cap[c])
-            out_bias[c] = w[n_local]
+    for jb in range(lo, hi):
+        _train_job(jb, x_ptr, x_idx, x_val, prow_ptr, prow_idx, pos_ptr, pos_idx, job_parent,
+                   job_child_start, job_child_end, child_out_off, child_cap, child_id_offset,
+                   loss, Cp, Cn, bias, eps, max_iter, threshold, max_nnz, seed, out_idx,
+                   out_val, out_cnt, out_bias, stamp, g2l, l2g_buf)
 
 
-@kernel(parallel=True)
-def compact_columns(out_idx, out_val, child_out_off, out_cnt, col_ptr, idx, val):
-    """Copy each child's ``out_cnt`` entries from its slot into a compact CSC layout."""
-    for c in prange(out_cnt.shape[0]):
+@kernel
+def compact_columns(lo, hi, out_idx, out_val, child_out_off, out_cnt, col_ptr, idx, val):
+    """Copy the ``out_cnt`` entries of children ``lo .. hi - 1`` from their slots into a
+    compact CSC layout."""
+    for c in range(lo, hi):
         src = child_out_off[c]
         dst = col_ptr[c]
         for t in range(out_cnt[c]):

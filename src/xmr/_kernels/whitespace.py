@@ -7,7 +7,6 @@ back, located by a pointer array) plus a parallel uint8 class array.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from ._jit import kernel
 
@@ -32,24 +31,20 @@ def _normalized_length(cls, a, b):
     return n
 
 
-@kernel(parallel=True)
-def normalize_whitespace(codes, cls, starts, ends):
-    """Drop leading whitespace and collapse each whitespace run to one space (a trailing run
-    stays as one space: "echo " has finished a word, which prefix features can see).
+@kernel
+def normalized_lengths(lo, hi, cls, starts, ends, lengths):
+    """lengths[d] = length of document d (``lo .. hi - 1``) after whitespace normalization:
+    leading whitespace dropped, each whitespace run collapsed to one space (a trailing run
+    stays as one space: "echo " has finished a word, which prefix features can see)."""
+    for d in range(lo, hi):
+        lengths[d] = _normalized_length(cls, starts[d], ends[d])
 
-    Returns (nptr int64 (n_docs + 1,), ncodes uint32, ncls uint8).
-    """
-    n_docs = starts.shape[0]
-    nptr = np.zeros(n_docs + 1, dtype=np.int64)
-    for d in prange(n_docs):
-        nptr[d + 1] = _normalized_length(cls, starts[d], ends[d])
-    for d in range(n_docs):
-        nptr[d + 1] += nptr[d]
-    ncodes = np.empty(nptr[n_docs], dtype=np.uint32)
-    ncls = np.empty(nptr[n_docs], dtype=np.uint8)
-    for d in prange(n_docs):
+
+@kernel
+def write_normalized(lo, hi, codes, cls, starts, ends, nptr, ncodes, ncls):
+    """Write documents ``lo .. hi - 1`` normalized, document d at ``nptr[d]``."""
+    for d in range(lo, hi):
         _write_normalized(codes, cls, starts[d], ends[d], ncodes, ncls, nptr[d])
-    return nptr, ncodes, ncls
 
 
 @kernel(inline=True)

@@ -34,6 +34,15 @@ def add_parsers(sub: argparse._SubParsersAction, parents: list[argparse.Argument
     c.add_threads(p)
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("compile", parents=parents,
+                       help="compile and cache the numba kernels now, in parallel processes "
+                            "(otherwise the first run on a machine compiles them as it goes)")
+    p.add_argument("--parts", default="train,index,layout,search,query,text",
+                   help="kernel groups (default: all of train,index,layout,search,query,text)")
+    p.add_argument("--processes", type=int, default=None,
+                   help="worker processes (default: one per core)")
+    p.set_defaults(func=cmd_compile)
+
     p = sub.add_parser("train", parents=parents, help="train a model and save it as a directory")
     _add_data(p)
     c.add_model(p, output=True)
@@ -260,11 +269,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compile(args: argparse.Namespace) -> int:
+    from ..compile import PARTS, compile_kernels
+
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise c.UsageError(f"--parts: unknown kernel groups {unknown}; known: {list(PARTS)}")
+    t0 = time.perf_counter()
+    compile_kernels(parts, processes=args.processes, progress=print)
+    print(f"kernels compiled and cached in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    from ..compile import cold_parts, compile_kernels
     from ..linear.model import XLinearModel
     from ..metrics import precision_at_k
     from ..synthetic import make_problem
 
+    cold = cold_parts(("train", "index", "layout", "search", "query"))
+    if cold:
+        t0 = time.perf_counter()
+        print(f"first run on this machine: compiling the {', '.join(cold)} kernels in "
+              f"parallel processes (cached for every later run)...", flush=True)
+        compile_kernels(cold)
+        print(f"compiled in {time.perf_counter() - t0:.1f} s", flush=True)
     t0 = time.perf_counter()
     prob = make_problem(args.labels, seed=args.seed)
     print(f"generated {args.labels} labels: {prob.X_train.shape[0]} train / "

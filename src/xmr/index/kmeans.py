@@ -6,11 +6,11 @@ import logging
 import math
 import time
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 
 from .._kernels import kmeans as _km
+from .._threads import parallel_for
 from ..sparse import as_csr
 from .config import IndexerConfig
 from .tree import LabelTree
@@ -60,11 +60,9 @@ def hierarchical_kmeans(embedding: sp.spmatrix, config: IndexerConfig | None = N
             if csc is None:  # the transpose lets centroid sums run in parallel over features
                 csc = emb.tocsc()
                 csc.sort_indices()
-            _km.split_level_wide(emb.indptr, emb.indices, emb.data, csc.indptr, csc.indices,
-                                 csc.data, perm, seg_ptr, config.n_iter, config.seed, seg_offset)
+            _split_wide(emb, csc, perm, seg_ptr, config.n_iter, config.seed, seg_offset)
         else:
-            _km.split_level_many(emb.indptr, emb.indices, emb.data, dim, perm, seg_ptr,
-                                 config.n_iter, config.seed, seg_offset, numba.get_num_threads())
+            _split_many(emb, perm, seg_ptr, config.n_iter, config.seed, seg_offset)
         sizes = np.diff(seg_ptr)
         mids = seg_ptr[:-1] + (sizes + 1) // 2
         seg_ptr = np.concatenate([np.stack([seg_ptr[:-1], mids], axis=1).ravel(), [n_labels]])
@@ -75,3 +73,48 @@ def hierarchical_kmeans(embedding: sp.spmatrix, config: IndexerConfig | None = N
     logger.info("indexing: %d labels into %d leaf clusters, tree levels %s, took %.2f s",
                 n_labels, seg_ptr.shape[0] - 1, tree.level_sizes(), time.perf_counter() - start)
     return tree
+
+
+def _split_many(emb: sp.csr_matrix, perm: np.ndarray, seg_ptr: np.ndarray, n_iter: int,
+                seed: int, seg_offset: int) -> None:
+    """Split every segment of a level in place, in parallel across segments."""
+    dim = emb.shape[1]
+
+    def scratch():
+        return (np.zeros(dim, dtype=np.float32), np.zeros(dim, dtype=np.float32),
+                np.zeros(dim, dtype=np.float32), np.zeros(dim, dtype=np.uint8),
+                np.empty(dim, dtype=np.int64))
+
+    parallel_for(_km.split_segments, seg_ptr.shape[0] - 1,
+                 (emb.indptr, emb.indices, emb.data, perm, seg_ptr, n_iter, seed, seg_offset),
+                 scratch=scratch)
+
+
+def _split_wide(emb: sp.csr_matrix, csc: sp.csc_matrix, perm: np.ndarray, seg_ptr: np.ndarray,
+                n_iter: int, seed: int, seg_offset: int) -> None:
+    """Split the few large segments of a top level together, in place: scoring parallel over
+    labels, centroid sums parallel over features (through the embedding's CSC transpose), so a
+    top level with one or two segments still uses every thread. Results do not depend on the
+    thread count."""
+    n_labels, dim = emb.shape
+    n = perm.shape[0]
+    n_seg = seg_ptr.shape[0] - 1
+    seg_of_pos = np.empty(n, dtype=np.int64)
+    pos_of_label = np.full(n_labels, -1, dtype=np.int64)
+    diffs = np.zeros((n_seg, dim), dtype=np.float32)
+    sums = np.zeros((n_seg, 2, dim), dtype=np.float32)
+    active = np.zeros(n_seg, dtype=np.uint8)
+    side = np.full(n, 2, dtype=np.uint8)
+    scores = np.empty(n, dtype=np.float64)
+    buf = np.empty(n, dtype=np.float64)
+    _km.wide_start(emb.indptr, emb.indices, emb.data, perm, seg_ptr, seed, seg_offset, diffs,
+                   active, seg_of_pos, pos_of_label)
+    for it in range(n_iter):  # a fixed number of rounds, each parallel inside
+        parallel_for(_km.wide_scores, n, (emb.indptr, emb.indices, emb.data, perm, seg_of_pos,
+                                          active, diffs, scores))
+        if not _km.wide_assign(seg_ptr, scores, side, buf, active) or it + 1 == n_iter:
+            break
+        parallel_for(_km.wide_sums, dim, (csc.indptr, csc.indices, csc.data, pos_of_label,
+                                          seg_of_pos, side, active, sums))
+        _km.wide_directions(sums, diffs, active)
+    _km.wide_finish(perm, seg_ptr, side)

@@ -116,7 +116,7 @@ class Persistent:
         ----------
         path : model directory written by :meth:`save`
         mmap : bool
-            Map arrays read-only from disk (instant start-up, pages shared between processes).
+            Map arrays from disk (instant start-up, pages shared between processes).
         verify : bool
             Check the sha256 of every file against the manifest first (reads everything).
         """
@@ -294,8 +294,11 @@ class Stored:
         if not file.is_file():
             raise self.error(f"missing array file {file.name}")
         try:
-            # always map first: a damaged header cannot make np.load allocate a huge array
-            arr = np.load(file, mmap_mode="r", allow_pickle=False)
+            # always map first: a damaged header cannot make np.load allocate a huge array.
+            # Copy-on-write ("c"), not read-only: pages stay shared with the page cache (nothing
+            # writes them), and numba sees the same array type as for a model just trained, so
+            # the inference kernels are compiled once, not again for read-only arrays.
+            arr = np.load(file, mmap_mode="c", allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
             raise self.error(f"array {name!r} is unreadable ({exc})") from None
         if isinstance(spec, dict) and (arr.dtype.str != spec.get("dtype")

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._kernels import layout as _layout
+from .._threads import parallel_for
 from ..index.tree import LabelTree
 
 
@@ -129,8 +130,12 @@ def build_layout(tree: LabelTree, weights: list[tuple[np.ndarray, np.ndarray, np
     for d, (col_ptr, idx, val) in enumerate(weights):
         cptr = tree.child_ptr[d]
         child_start_parts.append(cptr[:-1] + level_start[d + 1])
-        n_rows, n_entries, direct = _layout.count_chunks(col_ptr, idx, cptr, n_features,
-                                                         DIRECT_FRAC, DENSE_FRAC)
+        n_par = cptr.shape[0] - 1
+        n_rows = np.zeros(n_par, dtype=np.int64)
+        n_entries = np.zeros(n_par, dtype=np.int64)
+        direct = np.zeros(n_par, dtype=np.uint8)
+        parallel_for(_layout.count_chunks, n_par, (col_ptr, idx, cptr, n_features, DIRECT_FRAC,
+                                                   DENSE_FRAC, n_rows, n_entries, direct))
         row_off = np.zeros(n_rows.shape[0] + 1, dtype=np.int64)
         np.cumsum(n_rows, out=row_off[1:])
         entry_off = np.zeros(n_entries.shape[0] + 1, dtype=np.int64)
@@ -140,8 +145,9 @@ def build_layout(tree: LabelTree, weights: list[tuple[np.ndarray, np.ndarray, np
         row_entry_ptr = np.empty(total_rows, dtype=np.int64)
         entry_child = np.empty(total_entries, dtype=np.uint32)
         entry_val = np.empty(total_entries, dtype=np.float32)
-        _layout.fill_chunks(col_ptr, idx, val, cptr, row_off, entry_off, direct, DENSE_FRAC,
-                            row_feat, row_entry_ptr, entry_child, entry_val)
+        parallel_for(_layout.fill_chunks, n_par, (col_ptr, idx, val, cptr, row_off, entry_off,
+                                                  direct, DENSE_FRAC, row_feat, row_entry_ptr,
+                                                  entry_child, entry_val))
         chunk_rows_parts.append(row_off[:-1] + row_base)
         row_feat_parts.append(row_feat)
         row_entry_parts.append(row_entry_ptr + entry_base)

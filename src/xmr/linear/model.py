@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -25,6 +24,7 @@ from ..sparse import as_csr, as_label_csr, l2_normalize_rows
 from .config import XLinearConfig
 from .layout import ChunkedLayout, build_layout
 from .postprocess import post_processor_code
+from .search import beam_search, score_pairs
 from .train import train_tree
 
 logger = logging.getLogger(__name__)
@@ -178,16 +178,8 @@ class XLinearModel(Persistent):
         beam, k, code = self._knobs(beam_size, top_k, post_processor)
         X = self._inputs(as_csr(X, name="X", n_cols=self.n_features_))
         mask = self._mask_arg(labels)
-        out_labels = np.empty((X.shape[0], k), dtype=np.int32)
-        out_scores = np.empty((X.shape[0], k), dtype=np.float32)
         with num_threads(threads):
-            _beam.beam_search_batch(X.indptr, X.indices, X.data, X.shape[1], layout.depth,
-                                    layout.level_start, layout.child_start, layout.chunk_row_ptr,
-                                    layout.row_feat, layout.row_entry_ptr, layout.entry_child,
-                                    layout.entry_val, layout.node_bias, layout.label_perm, mask,
-                                    beam, k, code, layout.max_fanout(), out_labels, out_scores,
-                                    numba.get_num_threads())
-        return TopK(out_labels, out_scores)
+            return beam_search(layout, X, mask, beam, k, code)
 
     def predict_one(self, x, *, beam_size: int | None = None, top_k: int | None = None,
                     post_processor: str | None = None, labels=None) -> TopK:
@@ -267,12 +259,8 @@ class XLinearModel(Persistent):
         if rows.size and (rows.min() < 0 or rows.max() >= X.shape[0]):
             raise DataError(f"score: a row index is outside [0, {X.shape[0]})")
         leaf = self._label_slots()[labels] + layout.level_start[layout.depth]
-        out = np.empty(rows.shape[0], dtype=np.float64)
         with num_threads(threads):
-            _beam.score_pairs(X.indptr, X.indices, X.data, rows, leaf, layout.depth,
-                              self._node_parent(), layout.child_start, layout.chunk_row_ptr,
-                              layout.row_feat, layout.row_entry_ptr, layout.entry_child,
-                              layout.entry_val, layout.node_bias, code, out)
+            out = score_pairs(layout, X, rows, leaf, self._node_parent(), code)
         return out.astype(np.float32)
 
     def label_mask(self, labels) -> np.ndarray:
@@ -319,8 +307,8 @@ class XLinearModel(Persistent):
         return self._check_fitted().tree()
 
     def warmup(self) -> XLinearModel:
-        """Compile/prime the inference kernels for this model's array types (e.g. after an
-        mmap load, whose read-only arrays need their own compiled versions)."""
+        """Compile (or load from numba's cache) and prime the inference kernels, so that the
+        first query after a load does not pay for it."""
         self._check_fitted()
         empty = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
         self.predict_one(empty)

@@ -6,16 +6,16 @@ import logging
 import time
 from collections.abc import Callable
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 
-from .._kernels import beam as _beam
 from .._kernels import solver as _solver
+from .._threads import job_bounds, parallel_for
 from ..index.tree import LabelTree
 from .config import PredictConfig, SolverConfig
 from .layout import build_layout
 from .postprocess import post_processor_code
+from .search import beam_search
 
 logger = logging.getLogger(__name__)
 
@@ -100,15 +100,8 @@ def _matcher_rows(X: sp.csr_matrix, tree: LabelTree, weights: list[LevelWeights]
                         np.arange(tree.level_sizes()[level], dtype=np.int32))
     layout = build_layout(partial, weights[:level], biases[:level], bias, X.shape[1])
     n, k = X.shape[0], predict.beam_size
-    labels = np.empty((n, k), dtype=np.int32)
-    scores = np.empty((n, k), dtype=np.float32)
-    _beam.beam_search_batch(X.indptr, X.indices, X.data, X.shape[1], layout.depth,
-                            layout.level_start, layout.child_start, layout.chunk_row_ptr,
-                            layout.row_feat, layout.row_entry_ptr, layout.entry_child,
-                            layout.entry_val, layout.node_bias, layout.label_perm,
-                            np.zeros(0, dtype=np.uint8), k, k,
-                            post_processor_code(predict.post_processor), layout.max_fanout(),
-                            labels, scores, numba.get_num_threads())
+    labels = beam_search(layout, X, np.zeros(0, dtype=np.uint8), k, k,
+                         post_processor_code(predict.post_processor)).indices
     valid = labels >= 0
     rows = np.repeat(np.arange(n), valid.sum(axis=1))
     M = sp.csr_matrix((np.ones(rows.shape[0], dtype=np.float32), (rows, labels[valid])),
@@ -134,7 +127,12 @@ def _run_jobs(X, prow_ptr, prow_idx, pos_ptr, pos_idx, jobs, caps, n_children, c
                          if counts.size else np.zeros(0, dtype=np.int64))
     batch_id = (slot_cum - 1) // _MAX_SLOTS if slot_cum.size else slot_cum
     first_child = np.cumsum(counts) - counts
-    n_threads = numba.get_num_threads()
+    n_features = X.shape[1]
+
+    def job_scratch():
+        return (np.full(n_features, -1, dtype=np.int64), np.empty(n_features, dtype=np.int32),
+                np.empty(n_features, dtype=np.int32))
+
     for b in np.unique(batch_id):  # a few batches at most: bounded memory, not a row loop
         jobs_b = np.flatnonzero(batch_id == b)
         children = _children_of_jobs(job_start[jobs_b], job_end[jobs_b])
@@ -146,13 +144,15 @@ def _run_jobs(X, prow_ptr, prow_idx, pos_ptr, pos_idx, jobs, caps, n_children, c
         off[children] = np.cumsum(caps[sel]) - caps[sel]
         total = int(caps[sel].sum())
         buf_idx, buf_val = slots.get(total)
-        with numba.parallel_chunksize(1):  # jobs vary in cost: hand them out one by one
-            _solver.train_jobs(
-                X.indptr, X.indices, X.data, X.shape[1], prow_ptr, prow_idx, pos_ptr, pos_idx,
+        args = (X.indptr, X.indices, X.data, prow_ptr, prow_idx, pos_ptr, pos_idx,
                 job_parent[jobs_b], job_start[jobs_b], job_end[jobs_b], off, cap,
                 child_id_offset, _LOSS_CODES[cfg.loss], cfg.Cp, cfg.Cn, cfg.bias, cfg.eps,
                 cfg.max_iter, cfg.threshold, cfg.max_nonzeros_per_label, cfg.seed,
-                buf_idx, buf_val, out_cnt, out_bias, n_threads)
+                buf_idx, buf_val, out_cnt, out_bias)
+
+        # jobs vary in cost and come most expensive first: hand them out one by one
+        parallel_for(_solver.train_jobs, jobs_b.shape[0], args, scratch=job_scratch,
+                     bounds=job_bounds(jobs_b.shape[0]))
         children = np.sort(children)
         children = children[out_cnt[children] >= 0]
         cnt = out_cnt[children]
@@ -160,7 +160,8 @@ def _run_jobs(X, prow_ptr, prow_idx, pos_ptr, pos_idx, jobs, caps, n_children, c
         np.cumsum(cnt, out=dst[1:])
         idx = np.empty(int(dst[-1]), dtype=np.int32)
         val = np.empty(int(dst[-1]), dtype=np.float32)
-        _solver.compact_columns(buf_idx, buf_val, off[children], cnt, dst, idx, val)
+        parallel_for(_solver.compact_columns, children.shape[0],
+                     (buf_idx, buf_val, off[children], cnt, dst, idx, val))
         pieces.append((children, cnt, idx, val))
 
 
@@ -189,8 +190,10 @@ def train_level(X: sp.csr_matrix, parent_rows: sp.spmatrix, targets: sp.csr_matr
     pos_ptr, pos_idx = _csc_arrays(targets)
     jobs = _make_jobs(cptr, prow_ptr, X.indptr, prow_idx)
     job_parent, job_start, job_end = jobs
-    n_local = _solver.count_local_features(X.indptr, X.indices, X.shape[1], prow_ptr, prow_idx,
-                                           job_parent, numba.get_num_threads())
+    n_local = np.zeros(job_parent.shape[0], dtype=np.int64)
+    parallel_for(_solver.count_local_features, job_parent.shape[0],
+                 (X.indptr, X.indices, prow_ptr, prow_idx, job_parent, n_local),
+                 scratch=lambda: (np.full(X.shape[1], -1, dtype=np.int64),))
     counts = job_end - job_start
     full = np.repeat(n_local, counts)
     # A child's slot holds at most its parent's local features, but pruning keeps far fewer:

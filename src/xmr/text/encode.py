@@ -14,8 +14,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._kernels.whitespace import CLS_OTHER, CLS_SPACE, CLS_WORD, normalize_whitespace
+from .._kernels.whitespace import CLS_OTHER, CLS_SPACE, CLS_WORD
 from ..errors import DataError
+from .passes import normalize_whitespace
 
 
 def _char_class(ch: str) -> int:

@@ -19,11 +19,11 @@ import scipy.sparse as sp
 
 from .._kernels import featurize as _featurize
 from .._kernels import hashing as _hashing
-from .._kernels import ngrams as _ngrams
 from .._threads import num_threads
 from ..errors import DataError, NotFittedError
 from ..io.persist import Persistent, State, Stored
 from ..sparse import row_norm_scale
+from . import passes as _passes
 from .config import BlockConfig, TfidfConfig
 from .encode import ASCII_CLASS, EncodedText, as_text, encode, encode_codes
 
@@ -116,10 +116,10 @@ class TfidfVectorizer(Persistent):
 
     def _fit_block(self, enc: EncodedText, b: int, block: BlockConfig):
         n_docs = enc.ptr.shape[0] - 1
-        eptr, h, w, pos, aux = _ngrams.emit_corpus(enc.codes, enc.classes, enc.ptr,
+        eptr, h, w, pos, aux = _passes.emit_corpus(enc.codes, enc.classes, enc.ptr,
                                              *_kernel_args(block), True)
-        ids, first = _hashing.assign_ids(h, _SHARD_BITS)
-        indptr, indices, data = _featurize.count_matrix(ids, w, eptr)
+        ids, first = _passes.assign_ids(h, _SHARD_BITS)
+        indptr, indices, data = _passes.count_matrix(ids, w, eptr)
         n_terms = first.shape[0]
         df = np.bincount(indices, minlength=n_terms)
         keep = _kept_terms(df, np.bincount(indices, weights=data, minlength=n_terms), n_docs,
@@ -129,7 +129,7 @@ class TfidfVectorizer(Persistent):
         counts = _remap_columns(indptr, new_id[indices], data, n_docs, keep.shape[0])
         first = first[keep]
         doc = np.searchsorted(eptr, first, side="right") - 1
-        codes = _ngrams.term_strings(enc.codes, enc.classes, _KIND_ID[block.kind],
+        codes = _passes.term_strings(enc.codes, enc.classes, _KIND_ID[block.kind],
                                block.token_min_length, pos[first], aux[first], enc.ptr[doc + 1])
         block_terms = codes.tobytes().decode("utf-32-le").split("\n")[:-1]
         keys, values = _hashing.build_table(h[first], np.arange(keep.shape[0], dtype=np.int32))
@@ -151,10 +151,10 @@ class TfidfVectorizer(Persistent):
             n_docs = enc.ptr.shape[0] - 1
             parts = []
             for block, fitted in zip(cfg.blocks, blocks, strict=True):
-                eptr, h, w, _, _ = _ngrams.emit_corpus(enc.codes, enc.classes, enc.ptr,
+                eptr, h, w, _, _ = _passes.emit_corpus(enc.codes, enc.classes, enc.ptr,
                                                  *_kernel_args(block), False)
-                ids = _hashing.lookup_ids(fitted.keys, fitted.values, h)
-                indptr, indices, data = _featurize.count_matrix(ids, w, eptr)
+                ids = _passes.lookup_ids(fitted.keys, fitted.values, h)
+                indptr, indices, data = _passes.count_matrix(ids, w, eptr)
                 counts = sp.csr_matrix((data, indices, indptr),
                                        shape=(n_docs, fitted.idf.shape[0]))
                 parts.append(_weigh(counts, fitted.idf, block))
