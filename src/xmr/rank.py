@@ -82,6 +82,8 @@ def ensemble(results: Sequence[TopK], n_labels: int, method: str = "average",
     weights = np.ones(len(results)) if weights is None else np.asarray(weights, dtype=np.float64)
     if weights.shape != (len(results),):
         raise ConfigError("ensemble: one weight per result is needed")
+    for r in results:
+        _checked_candidates(r, n_labels, ndim=2)
     total = sp.csr_matrix((n, n_labels), dtype=np.float32)
     for w, r in zip(weights, results, strict=True):
         if method == "average":
@@ -185,7 +187,9 @@ class TextMatchReranker:
 
         X = as_csr(X, n_cols=self.label_features.shape[1])
         L = self.label_features
-        cand = candidates.indices.astype(np.int64)
+        cand = _checked_candidates(candidates, L.shape[0], ndim=2)
+        if cand.shape[0] != X.shape[0]:
+            raise DataError(f"rerank: {cand.shape[0]} candidate rows for {X.shape[0]} queries")
         sim = np.empty(cand.shape, dtype=np.float32)
         parallel_for(candidate_dots, cand.shape[0], (X.indptr, X.indices, X.data, cand,
                                                      L.indptr, L.indices, L.data, sim))
@@ -202,9 +206,29 @@ class TextMatchReranker:
         from ._kernels.rerank import rerank_one
 
         L = self.label_features
+        idx, val = np.asarray(x[0]), np.asarray(x[1])
+        if idx.ndim != 1 or idx.shape != val.shape or (
+                idx.size and (idx.min() < 0 or idx.max() >= L.shape[1])):
+            raise DataError(f"rerank_one: the query's indices must be 1-d, in [0, {L.shape[1]}),"
+                            " with one value each")
+        cand = _checked_candidates(candidates, L.shape[0], ndim=1)
         dense = getattr(self._local, "dense", None)
         if dense is None:  # per-thread scratch: concurrent searches must not share it
             dense = self._local.dense = np.zeros(L.shape[1], dtype=np.float32)
-        labels, scores = rerank_one(x[0], x[1], candidates.indices, candidates.scores,
-                                    L.indptr, L.indices, L.data, dense, self.weight)
+        labels, scores = rerank_one(idx, val, cand, candidates.scores, L.indptr, L.indices,
+                                    L.data, dense, self.weight)
         return TopK(labels, scores)
+
+
+def _checked_candidates(candidates: TopK, n_labels: int, ndim: int) -> np.ndarray:
+    """Candidate ids as int64, checked to be -1 (padding) or a label id; DataError otherwise."""
+    cand = np.asarray(candidates.indices)
+    scores = np.asarray(candidates.scores)
+    if cand.ndim != ndim or cand.shape != scores.shape:
+        raise DataError(f"candidates must be {ndim}-d indices with one score each; got shapes "
+                        f"{cand.shape} and {scores.shape}")
+    if cand.size and not np.issubdtype(cand.dtype, np.integer):
+        raise DataError(f"candidate ids must be integers; got dtype {cand.dtype}")
+    if cand.size and (cand.min() < -1 or cand.max() >= n_labels):
+        raise DataError(f"a candidate id is outside [0, {n_labels}) (or -1 for padding)")
+    return cand.astype(np.int64)

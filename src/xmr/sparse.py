@@ -17,9 +17,8 @@ INDEX_DTYPE = np.int32
 POINTER_DTYPE = np.int64
 
 
-def as_csr(matrix, name: str = "X", n_cols: int | None = None,
-           allow_empty_rows: bool = True) -> sp.csr_matrix:
-    """Return ``matrix`` as a kernel-layout CSR matrix.
+def as_csr(matrix, name: str = "X", n_cols: int | None = None) -> sp.csr_matrix:
+    """Return ``matrix`` as a kernel-layout CSR matrix, after checking it.
 
     Parameters
     ----------
@@ -29,13 +28,19 @@ def as_csr(matrix, name: str = "X", n_cols: int | None = None,
         Name used in error messages.
     n_cols : int, optional
         When given, the number of columns must equal it.
-    allow_empty_rows : bool
-        Present for symmetry; empty rows are always legal for features.
 
     Returns
     -------
     scipy.sparse.csr_matrix
-        float32 data, sorted indices; copies only when needed.
+        float32 data, sorted indices, no duplicates; copies only when needed.
+
+    Raises
+    ------
+    DataError
+        Naming ``name`` (and the row) when the matrix is not 2-d numbers, its structure is
+        inconsistent (pointers that decrease or do not match the entries, an index outside
+        ``[0, n_cols)``), or it holds NaN or infinity. The checks are vectorized and run before
+        any kernel or scipy routine reads the arrays.
     """
     if isinstance(matrix, np.ndarray) or (
         not sp.issparse(matrix) and hasattr(matrix, "__array__")
@@ -45,18 +50,22 @@ def as_csr(matrix, name: str = "X", n_cols: int | None = None,
             arr = arr[None, :]
         if arr.ndim != 2:
             raise DataError(f"{name} must be 2-dimensional; got an array of shape {arr.shape}")
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise DataError(f"{name} must hold numbers; got dtype {arr.dtype}")
         matrix = sp.csr_matrix(arr)
     if not sp.issparse(matrix):
         raise DataError(
             f"{name} must be a scipy.sparse matrix or a 2-d numpy array; "
             f"got {type(matrix).__name__}"
         )
+    _check_structure(matrix, name)
     csr = matrix.tocsr() if matrix.format != "csr" else matrix
     if n_cols is not None and csr.shape[1] != n_cols:
         raise DataError(f"{name} has {csr.shape[1]} columns; the model expects {n_cols}")
     if csr.dtype != VALUE_DTYPE:
-        if not np.issubdtype(csr.dtype, np.number):
-            raise DataError(f"{name} must hold numbers; got dtype {csr.dtype}")
+        if not (np.issubdtype(csr.dtype, np.number) or csr.dtype == bool) \
+                or np.issubdtype(csr.dtype, np.complexfloating):
+            raise DataError(f"{name} must hold real numbers; got dtype {csr.dtype}")
         csr = csr.astype(VALUE_DTYPE)
     if not csr.has_canonical_format:
         csr = csr.copy()
@@ -65,8 +74,42 @@ def as_csr(matrix, name: str = "X", n_cols: int | None = None,
     if csr.nnz and not np.all(np.isfinite(csr.data)):
         bad_row = int(np.searchsorted(csr.indptr, np.flatnonzero(~np.isfinite(csr.data))[0],
                                       side="right") - 1)
-        raise DataError(f"{name} has a non-finite value (NaN or inf) in row {bad_row}")
+        raise DataError(f"{name} has a non-finite value (NaN or inf, or too large for float32) "
+                        f"in row {bad_row}")
     return csr
+
+
+def _check_structure(matrix: sp.spmatrix, name: str) -> None:
+    """The compressed arrays of a CSR/CSC matrix (or the coordinates of a COO one) are
+    consistent with its shape; DataError otherwise."""
+    n_rows, n_cols = matrix.shape
+    if matrix.format in ("csr", "csc"):
+        n_major, n_minor = (n_rows, n_cols) if matrix.format == "csr" else (n_cols, n_rows)
+        ptr, idx = np.asarray(matrix.indptr), np.asarray(matrix.indices)
+        what = "row" if matrix.format == "csr" else "column"
+        if ptr.ndim != 1 or idx.ndim != 1 or np.asarray(matrix.data).shape != idx.shape:
+            raise DataError(f"{name}: its index arrays are not 1-d or do not match its data")
+        if not (np.issubdtype(ptr.dtype, np.integer) and np.issubdtype(idx.dtype, np.integer)):
+            raise DataError(f"{name}: its index arrays must hold integers")
+        if ptr.shape[0] != n_major + 1 or (ptr.size and (ptr[0] != 0 or ptr[-1] != idx.size)):
+            raise DataError(f"{name}: its {what} pointers do not match its {n_major} {what}s "
+                            f"and {idx.size} entries")
+        steps = np.diff(ptr)
+        if steps.size and steps.min() < 0:
+            raise DataError(f"{name}: its {what} pointers decrease at {what} "
+                            f"{int(np.argmax(steps < 0))}")
+        bad = (idx < 0) | (idx >= n_minor) if idx.size else np.zeros(0, dtype=bool)
+        if bad.any():
+            at = int(np.flatnonzero(bad)[0])
+            major = int(np.searchsorted(ptr, at, side="right") - 1)
+            kind = "column" if matrix.format == "csr" else "row"
+            raise DataError(f"{name}: {what} {major} has {kind} index {int(idx[at])}, outside "
+                            f"[0, {n_minor})")
+    elif matrix.format == "coo":
+        for coord, bound, kind in ((matrix.row, n_rows, "row"), (matrix.col, n_cols, "column")):
+            coord = np.asarray(coord)
+            if coord.size and (coord.min() < 0 or coord.max() >= bound):
+                raise DataError(f"{name}: a {kind} index is outside [0, {bound})")
 
 
 def as_label_csr(labels, name: str = "Y", n_rows: int | None = None,

@@ -343,7 +343,8 @@ def predict_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row_ptr
     With ``normalize`` the query is scaled to unit L2 norm (as the model's training rows were).
 
     Returns (status, labels int32 (topk,), scores float32 (topk,)) where status is the number of
-    results, -1 when ``q_idx`` is not strictly increasing, -2 when an index is out of range.
+    results, -1 when ``q_idx`` is not strictly increasing, -2 when an index is out of range,
+    -3 when a value is NaN or infinite.
     """
     n_features = qd.shape[0]
     labels = np.empty(topk, dtype=np.int32)
@@ -354,6 +355,8 @@ def predict_one(q_idx, q_val, qd, depth, level_start, child_start, chunk_row_ptr
         f = q_idx[t]
         if f < 0 or f >= n_features:
             return -2, labels, out_scores
+        if not np.isfinite(q_val[t]):
+            return -3, labels, out_scores
         if f <= prev:
             return -1, labels, out_scores
         prev = f

@@ -22,9 +22,12 @@ MISSING_COLON = 3
 BAD_VALUE = 4
 NEGATIVE_INDEX = 5
 
+#: ids are stored as int32: larger ones are refused, not wrapped around
+MAX_ID = 2**31 - 2
+
 STATUS_MESSAGES = {
-    BAD_LABEL: "a label id is not a non-negative integer",
-    BAD_FEATURE_INDEX: "a feature index is not a non-negative integer",
+    BAD_LABEL: f"a label id is not an integer in [0, {MAX_ID}]",
+    BAD_FEATURE_INDEX: f"a feature index is not an integer in [0, {MAX_ID}]",
     MISSING_COLON: "a feature is not written as index:value",
     BAD_VALUE: "a feature value is not a finite number",
     NEGATIVE_INDEX: "a 1-based feature index is 0",
@@ -52,13 +55,17 @@ def _is_blank(c):
 
 @kernel
 def _parse_int(buf, pos, end):
-    """Parse digits at ``pos``; return (value, new_pos, ok)."""
+    """Parse digits at ``pos``; return (value, new_pos, ok). ``ok`` is False without digits or
+    when the value exceeds ``MAX_ID`` (the digits are still consumed: no silent wrap-around)."""
     value = 0
     start = pos
+    too_large = False
     while pos < end and _ZERO <= buf[pos] <= _NINE:
-        value = value * 10 + (np.int64(buf[pos]) - _ZERO)
+        if not too_large:
+            value = value * 10 + (np.int64(buf[pos]) - _ZERO)
+            too_large = value > MAX_ID
         pos += 1
-    return value, pos, pos > start
+    return value, pos, pos > start and not too_large
 
 
 @kernel

@@ -164,7 +164,16 @@ class LabelTree:
         """Tree whose leaf clusters are given; groups of ``branching_factor`` consecutive
         clusters are merged bottom-up until at most ``branching_factor`` remain (as PECOS does
         with the codes of a binary k-means tree, where consecutive codes are siblings)."""
-        cluster_of_label = np.asarray(cluster_of_label, dtype=np.int64)
+        cluster_of_label = np.asarray(cluster_of_label)
+        if cluster_of_label.ndim != 1 or (cluster_of_label.size and (
+                not np.issubdtype(cluster_of_label.dtype, np.integer)
+                or cluster_of_label.min() < 0)):
+            raise DataError("from_leaf_clusters: cluster ids must be a 1-d array of "
+                            "non-negative integers")
+        if branching_factor < 2:
+            raise DataError(f"from_leaf_clusters: branching_factor must be >= 2; got "
+                            f"{branching_factor}")
+        cluster_of_label = cluster_of_label.astype(np.int64)
         n_codes = int(cluster_of_label.max()) + 1 if cluster_of_label.size else 0
         parents = [cluster_of_label]
         while n_codes > branching_factor:

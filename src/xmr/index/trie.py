@@ -22,26 +22,48 @@ from .kmeans import hierarchical_kmeans
 from .tree import LabelTree
 
 
-def sorted_label_codes(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(lexicographic order int64 (n,), code matrix uint32 (n, max_len) of the sorted labels,
-    zero-padded). Label strings must be distinct and non-empty."""
+class SortedCodes:
+    """The code points of the labels in lexicographic order, as one flat buffer.
+
+    ``column(a, b, c)`` gives the c-th code point of sorted labels ``a .. b - 1`` (0 past a
+    label's end); memory is the labels' total length, not ``n_labels x longest label``.
+    """
+
+    def __init__(self, flat: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> None:
+        self.flat = flat
+        self.starts = starts
+        self.lengths = lengths
+        self.max_len = int(lengths.max()) if lengths.size else 0
+
+    def column(self, a: int, b: int, c: int) -> np.ndarray:
+        """uint32 (b - a,): code point ``c`` of sorted labels a .. b - 1 (0 when shorter)."""
+        inside = self.lengths[a:b] > c
+        out = np.zeros(b - a, dtype=np.uint32)
+        out[inside] = self.flat[self.starts[a:b][inside] + c]
+        return out
+
+
+def sorted_label_codes(labels: Sequence[str]) -> tuple[np.ndarray, SortedCodes]:
+    """(lexicographic order int64 (n,), code points of the sorted labels). Label strings must
+    be distinct and non-empty."""
     n = len(labels)
     if n == 0:
         raise DataError("a trie needs at least one label")
     order = np.array(sorted(range(n), key=labels.__getitem__), dtype=np.int64)
-    lengths = np.fromiter((len(labels[i]) for i in order), dtype=np.int64, count=n)
+    ordered = np.asarray([labels[i] for i in order], dtype=object)
+    lengths = np.fromiter(map(len, ordered), dtype=np.int64, count=n)
     if lengths.min() == 0:
         raise DataError("labels of a trie must be non-empty strings")
-    flat = np.frombuffer("".join(labels[i] for i in order).encode("utf-32-le"), dtype=np.uint32)
-    codes = np.zeros((n, int(lengths.max())), dtype=np.uint32)
-    rows = np.repeat(np.arange(n), lengths)
-    cols = np.arange(flat.shape[0]) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    codes[rows, cols] = flat
-    same = np.all(codes[1:] == codes[:-1], axis=1)
+    same = ordered[1:] == ordered[:-1]
     if same.any():
-        dup = labels[order[int(np.flatnonzero(same)[0])]]
-        raise DataError(f"duplicate label {dup!r}: trie labels must be distinct")
-    return order, codes
+        raise DataError(f"duplicate label {ordered[int(np.flatnonzero(same)[0])]!r}: trie "
+                        "labels must be distinct")
+    try:
+        flat = np.frombuffer("".join(ordered).encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:
+        raise DataError("a label holds a lone surrogate (not a valid character)") from None
+    starts = np.cumsum(lengths) - lengths
+    return order, SortedCodes(flat, starts, lengths)
 
 
 def _tree_from_blocks(blocks: list[tuple[np.ndarray, np.ndarray]]) -> LabelTree:
@@ -68,7 +90,7 @@ def _tree_from_blocks(blocks: list[tuple[np.ndarray, np.ndarray]]) -> LabelTree:
     return LabelTree.from_parents(parents)
 
 
-def _expand(codes: np.ndarray, a: int, b: int, c: int, max_leaf_size: int, stop_depth: int,
+def _expand(codes: SortedCodes, a: int, b: int, c: int, max_leaf_size: int, stop_depth: int,
             next_key: list[int], on_stop) -> list[tuple[int, int, list[int]]]:
     """Trie expansion of the sorted range [a, b) from character ``c``: returns leaf ranges with
     their key paths. ``on_stop(a, b, path)`` handles ranges cut by ``stop_depth`` (hybrid)."""
@@ -76,13 +98,13 @@ def _expand(codes: np.ndarray, a: int, b: int, c: int, max_leaf_size: int, stop_
     stack = [(a, b, c, [])]
     while stack:  # one iteration per trie node: a few per leaf cluster
         a, b, c, path = stack.pop()
-        if b - a <= max_leaf_size or c >= codes.shape[1]:
+        if b - a <= max_leaf_size or c >= codes.max_len:
             out.append((a, b, path))
             continue
         if c >= stop_depth:
             out.extend(on_stop(a, b, path))
             continue
-        col = codes[a:b, c]
+        col = codes.column(a, b, c)
         cuts = np.flatnonzero(col[1:] != col[:-1]) + 1
         if cuts.size == 0:  # single child: collapse the chain, no new level
             stack.append((a, b, c + 1, path))
@@ -103,7 +125,7 @@ def trie_tree(labels: Sequence[str], max_leaf_size: int = 100) -> LabelTree:
         raise DataError(f"max_leaf_size must be >= 1; got {max_leaf_size}")
     order, codes = sorted_label_codes(labels)
     next_key = [0]
-    leaves = _expand(codes, 0, len(labels), 0, max_leaf_size, codes.shape[1] + 1, next_key,
+    leaves = _expand(codes, 0, len(labels), 0, max_leaf_size, codes.max_len + 1, next_key,
                      on_stop=None)
     blocks = sorted(_leaf_blocks(order, leaves, next_key), key=lambda blk: blk[0])
     return _tree_from_blocks([(ids, keys) for _, ids, keys in blocks])

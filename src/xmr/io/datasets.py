@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from .._kernels import parse as _parse
 from ..errors import DataError
-from ..sparse import INDEX_DTYPE, POINTER_DTYPE, VALUE_DTYPE, as_csr
+from ..sparse import INDEX_DTYPE, POINTER_DTYPE, VALUE_DTYPE, as_csr, as_label_csr
 
 
 class Dataset(NamedTuple):
@@ -86,6 +86,9 @@ def read_xc(path: str | os.PathLike) -> Dataset:
             f"got {header_line!r:.80}"
         )
     n_docs, n_features, n_labels = (int(p) for p in parts)
+    if max(n_features, n_labels) > _parse.MAX_ID + 1:
+        raise DataError(f"{path}, line 1: the header announces {n_features} features and "
+                        f"{n_labels} labels; at most {_parse.MAX_ID + 1} of each are supported")
     start = newline + 1 if newline >= 0 else len(data)
     ds = _parse_lines(path, data, start, index_base=0, line_offset=1,
                       n_features=n_features, n_labels=n_labels)
@@ -191,10 +194,9 @@ def read_dataset(path: str | os.PathLike, fmt: str = "auto",
         X = read_npz(path)
         if labels_path is None:
             raise DataError(f"{path}: an .npz feature file needs a label file (labels_path)")
-        Y = read_npz(labels_path)
+        Y = as_label_csr(read_npz(labels_path), name=str(labels_path))  # > 0 is a positive
         if Y.shape[0] != X.shape[0]:
             raise DataError(f"{labels_path}: {Y.shape[0]} rows, but {path} has {X.shape[0]}")
-        Y.data[:] = 1.0
         return Dataset(X, Y)
     raise DataError(f"unknown data format {fmt!r}; expected auto, xc, libsvm or npz")
 

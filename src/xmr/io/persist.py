@@ -19,6 +19,8 @@ surrogates included), memory-mapped arrays, and checksum verification on demand.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _RESERVED = frozenset({"format", "version", "written_by", "created", "arrays", "strings",
-                       "children", "files"})
+                       "children", "files", "manifest_sha256"})
 _MISSING = object()
 
 
@@ -166,7 +168,15 @@ def write_state(obj: Persistent, state: State, directory: Path) -> None:
                 "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                 "arrays": arrays, "strings": strings, "children": children, "files": files,
                 **state.meta}
+    manifest["manifest_sha256"] = _manifest_digest(manifest)
     store.write_manifest(directory, manifest)
+
+
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    """sha256 of the manifest's content (its own checksum left out), canonically serialized."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _check_name(name: str) -> None:
@@ -299,8 +309,10 @@ class Stored:
             # writes them), and numba sees the same array type as for a model just trained, so
             # the inference kernels are compiled once, not again for read-only arrays.
             arr = np.load(file, mmap_mode="c", allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise self.error(f"array {name!r} is unreadable ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - a damaged header fails in many ways
+            # (ValueError, EOFError, OSError, and tokenize errors from numpy's header parser)
+            raise self.error(f"array {name!r} is unreadable ({type(exc).__name__}: "
+                             f"{exc})") from None
         if isinstance(spec, dict) and (arr.dtype.str != spec.get("dtype")
                                        or list(arr.shape) != spec.get("shape")):
             raise self.error(f"array {name!r} is {arr.dtype.str}{list(arr.shape)} but the "
@@ -447,6 +459,9 @@ def verify_tree(directory: Path, progress: Callable[[str], None] | None = None) 
     if not isinstance(files, dict):
         raise ModelFormatError(f"{directory}: no checksums recorded (written by "
                                f"{manifest.get('written_by', 'xmr 0.1')}); cannot verify")
+    if manifest.get("manifest_sha256") != _manifest_digest(manifest):
+        raise ModelFormatError(f"{directory}: manifest.json is damaged (its content does not "
+                               "match its checksum)")
     n = 0
     for name, spec in sorted(files.items()):
         file = directory / name

@@ -155,7 +155,11 @@ class XLinearModel(Persistent):
         for name, value in (("beam_size", beam), ("top_k", k)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer; got {value!r}")
-        return int(beam), int(k), post_processor_code(post_processor or p.post_processor)
+        # more results than labels, or a beam wider than every level, changes nothing but
+        # the memory asked for (top_k = 10**9 must not be a MemoryError)
+        n_labels = max(int(self.n_labels_), 1)
+        return (min(int(beam), n_labels), min(int(k), n_labels),
+                post_processor_code(post_processor or p.post_processor))
 
     def predict(self, X, *, beam_size: int | None = None, top_k: int | None = None,
                 post_processor: str | None = None, labels: Sequence[int] | np.ndarray | None = None,
@@ -172,7 +176,8 @@ class XLinearModel(Persistent):
 
         Returns
         -------
-        TopK with int32 indices and float32 scores of shape (n_rows, top_k)
+        TopK with int32 indices and float32 scores of shape (n_rows, min(top_k, n_labels)),
+        best first; rows with fewer results are padded with -1 / -inf
         """
         layout = self._check_fitted()
         beam, k, code = self._knobs(beam_size, top_k, post_processor)
@@ -203,10 +208,7 @@ class XLinearModel(Persistent):
         else:
             beam, k, code = self._knobs(beam_size, top_k, post_processor)
         if type(x) is tuple and len(x) == 2:
-            idx = np.asarray(x[0], dtype=np.int32)
-            val = np.asarray(x[1], dtype=np.float32)
-            if idx.shape != val.shape or idx.ndim != 1:
-                raise DataError("predict_one: indices and values must be 1-d of equal length")
+            idx, val = _query_arrays(x[0], x[1], self.n_features_)
         else:
             row = as_csr(x, name="x", n_cols=self.n_features_)
             if row.shape[0] != 1:
@@ -223,6 +225,8 @@ class XLinearModel(Persistent):
                                     post_processor=post_processor, labels=labels)
         if status == -2:
             raise DataError(f"predict_one: a feature index is outside [0, {self.n_features_})")
+        if status == -3:
+            raise DataError("predict_one: a feature value is NaN or infinite")
         return TopK(out_labels, out_scores)
 
     def _make_scratch(self) -> tuple:
@@ -377,6 +381,27 @@ def _checked_layout(stored: Stored, n_features: int, n_labels: int) -> ChunkedLa
                          chunk_row_ptr=chunk_row_ptr, row_feat=row_feat,
                          row_entry_ptr=row_entry_ptr, entry_child=entry_child,
                          entry_val=entry_val, node_bias=node_bias, label_perm=label_perm)
+
+
+def _query_arrays(indices, values, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """(int32, float32) 1-d arrays of a single query, without wrap-around: an index that does
+    not fit in int32 or a non-integer index is an error (the kernel checks the range)."""
+    idx = np.asarray(indices)
+    val = np.asarray(values)
+    if idx.shape != val.shape or idx.ndim != 1:
+        raise DataError("predict_one: indices and values must be 1-d of equal length")
+    if idx.dtype != np.int32:
+        if idx.size and not np.issubdtype(idx.dtype, np.integer):
+            raise DataError(f"predict_one: indices must be integers; got dtype {idx.dtype}")
+        if idx.size and (idx.min() < 0 or idx.max() >= n_features):
+            raise DataError(f"predict_one: a feature index is outside [0, {n_features})")
+        idx = idx.astype(np.int32)
+    if val.dtype != np.float32:
+        if val.size and not (np.issubdtype(val.dtype, np.number) and
+                             not np.issubdtype(val.dtype, np.complexfloating)):
+            raise DataError(f"predict_one: values must be real numbers; got dtype {val.dtype}")
+        val = val.astype(np.float32)
+    return idx, val
 
 
 def _report(progress: Callable[[str], None] | None, msg: str) -> None:

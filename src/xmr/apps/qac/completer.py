@@ -28,14 +28,14 @@ from ...io.persist import Persistent, State, Stored, load_flat
 from ...linear.config import PredictConfig, SolverConfig, XLinearConfig
 from ...linear.model import XLinearModel
 from ...text.vectorizer import TfidfVectorizer
-from .data import Examples
+from .data import MAX_QUERY_CHARS, Examples
 from .features import QacFeaturizer
 
 logger = logging.getLogger(__name__)
 
 LABELS_FILE = "queries.txt"  # format 1 kept the queries and their counts in this file
 TREES = ("trie", "hybrid", "kmeans")
-MAX_INPUT_CHARS = 1000  # longer prefixes / previous queries are cut (bounds the latency)
+MAX_INPUT_CHARS = MAX_QUERY_CHARS  # longer prefixes / previous queries are cut
 _END = "\U0010ffff"  # sorts after every character: prefix + _END bounds the prefix's range
 
 
@@ -140,6 +140,13 @@ class QueryAutocompleter(Persistent):
         cfg = self.config
         if not examples.target:
             raise DataError("no training examples")
+        lengths = np.fromiter(map(len, examples.target), dtype=np.int64,
+                              count=len(examples.target))
+        if lengths.max() > MAX_QUERY_CHARS:
+            i = int(np.argmax(lengths))
+            raise DataError(f"example {i}: its target query has {lengths[i]} characters, more "
+                            f"than {MAX_QUERY_CHARS}; drop such examples (read_queries skips "
+                            "them)")
         labels, inverse, counts = np.unique(np.asarray(examples.target, dtype=object),
                                             return_inverse=True, return_counts=True)
         labels = labels.tolist()

@@ -15,6 +15,7 @@ with a fixed seed (ANCHORS.md section 4).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -22,9 +23,12 @@ from typing import NamedTuple
 import numpy as np
 
 from ...errors import DataError
-from ...io.textfiles import read_utf8
+from ...io.textfiles import read_utf8, split_lines
 
 SESSION_RULES = ("adjacent", "shared-token")
+#: longest query kept from a log, and longest target a model trains on
+MAX_QUERY_CHARS = 1000
+logger = logging.getLogger(__name__)
 
 
 class Examples(NamedTuple):
@@ -36,11 +40,16 @@ class Examples(NamedTuple):
 
 
 def read_queries(path: str | os.PathLike) -> list[str]:
-    """One query per line (UTF-8, plain or gzip); empty lines are dropped."""
+    """One query per line (UTF-8, plain or gzip, LF / CRLF / CR line endings); empty lines are
+    dropped, and so are queries longer than ``MAX_QUERY_CHARS`` (logged): a query log line of
+    megabytes is not a query, and would make the label trie ask for that much per label."""
     path = Path(path)
-    text = read_utf8(path, "query log")
-    queries = [q.strip() for q in text.split("\n")]
-    queries = [q for q in queries if q]
+    queries = [q.strip() for q in split_lines(read_utf8(path, "query log"))]
+    long_ones = sum(len(q) > MAX_QUERY_CHARS for q in queries)
+    if long_ones:
+        logger.warning("%s: skipped %d queries longer than %d characters", path, long_ones,
+                       MAX_QUERY_CHARS)
+    queries = [q for q in queries if q and len(q) <= MAX_QUERY_CHARS]
     if len(queries) < 2:
         raise DataError(f"{path}: fewer than 2 queries")
     return queries

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -38,6 +39,8 @@ def _open_table(path: str | os.PathLike, delimiter: str | None):
         reader_io = io.TextIOWrapper(raw, encoding="utf-8", newline="")
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if delimiter is None:
         stem = path.name[:-3] if path.suffix == ".gz" else path.name
         delimiter = "\t" if stem.endswith((".tsv", ".tab")) else ","
@@ -45,20 +48,30 @@ def _open_table(path: str | os.PathLike, delimiter: str | None):
 
 
 def _columns(path: Path, reader: csv.DictReader, wanted: Sequence[str]) -> None:
-    header = reader.fieldnames or []
+    with _file_errors(path, reader):
+        header = reader.fieldnames or []
     missing = [c for c in wanted if c not in header]
     if missing:
         raise DataError(f"{path}: no column(s) {missing}; the header has {header}")
 
 
-def _rows(path: Path, reader: csv.DictReader):
-    """The reader's rows, with decoding and CSV errors turned into DataErrors naming the line."""
+@contextlib.contextmanager
+def _file_errors(path: Path, reader: csv.DictReader):
+    """Decoding, CSV and compression errors as DataErrors naming the file and the line."""
     try:
-        yield from reader
+        yield
     except UnicodeDecodeError:
         raise DataError(f"{path}: not valid UTF-8 (after line {reader.line_num})") from None
     except csv.Error as exc:
         raise DataError(f"{path}:{reader.line_num}: {exc}") from None
+    except (OSError, EOFError) as exc:  # a truncated or corrupt gzip stream
+        raise DataError(f"{path}: unreadable after line {reader.line_num} ({exc})") from None
+
+
+def _rows(path: Path, reader: csv.DictReader):
+    """The reader's rows; errors name the file and the line."""
+    with _file_errors(path, reader):
+        yield from reader
 
 
 def read_catalog(path: str | os.PathLike, *, id_column: str = "product_uid",
