@@ -131,3 +131,11 @@ def test_user_errors_are_one_line_before_long_work(data_files, tmp_path, capsys)
     assert main(["predict", "-i", str(data_files / "test.txt"), "-m", str(tmp_path / "none"),
                  "--top-k", "1000000000"]) == 2
     assert "--top-k must be in [1, 100000]" in capsys.readouterr().err
+
+
+def test_usage_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["predict", "-i", "x", "-m", "y", "--top-k", "1e9"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("xmr predict: error: argument -k/--top-k")

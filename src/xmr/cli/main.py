@@ -14,6 +14,7 @@ import importlib
 import logging
 import os
 import sys
+import typing
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -26,6 +27,13 @@ from . import core
 APP_COMMANDS = ("xmr.apps.text2text.cli", "xmr.apps.retrieval.cli", "xmr.apps.qac.cli")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line ``xmr <verb>: error: ...`` (``-h`` shows the usage)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} -h')\n")
+
+
 def _app_modules() -> list[ModuleType]:
     modules = [importlib.import_module(name) for name in APP_COMMANDS]
     for ep in entry_points(group="xmr.commands"):  # commands of other packages
@@ -34,10 +42,10 @@ def _app_modules() -> list[ModuleType]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    quiet = argparse.ArgumentParser(add_help=False)
+    quiet = _Parser(add_help=False)
     quiet.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                        help="only print results and errors")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="xmr", parents=[quiet],
         description="Extreme multi-label ranking: XR-Linear models (label tree + linear models "
                     "+ beam search) and the applications built on them.")
