@@ -123,6 +123,7 @@ def parallel_for(kernel: Callable[..., None], n_items: int, args: tuple = (), *,
     failed = threading.Event()
 
     def work() -> None:
+        was_worker = _in_worker()
         _local.worker = True
         try:
             buffers = scratch() if scratch is not None else ()
@@ -136,14 +137,18 @@ def parallel_for(kernel: Callable[..., None], n_items: int, args: tuple = (), *,
             failed.set()
             raise
         finally:
-            _local.worker = False
+            _local.worker = was_worker
 
-    futures = [_executor().submit(work) for _ in range(threads)]
+    futures = [_executor().submit(work) for _ in range(threads - 1)]
     errors = []
+    try:
+        work()  # the calling thread is one of the workers
+    except BaseException as exc:  # noqa: BLE001 - re-raised below, after every thread ended
+        errors.append(exc)
     for future in futures:
         try:
             future.result()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below, after every thread ended
+        except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
     if errors:
         raise errors[0]

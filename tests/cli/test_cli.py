@@ -113,7 +113,8 @@ def test_common_flags_mean_the_same_everywhere(data_files, tmp_path, capsys):
     assert "P@1: " in capsys.readouterr().out
 
 
-def test_help_shows_the_real_defaults_of_each_application(capsys):
+def test_help_shows_the_real_defaults_of_each_application(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # no line wrapping inside the values
     with pytest.raises(SystemExit):
         main(["retrieval", "train", "-h"])
     text = " ".join(capsys.readouterr().out.split())

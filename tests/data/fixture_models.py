@@ -88,9 +88,30 @@ def run_qac_features(model, inputs) -> dict:
     return {"features": out}
 
 
+def run_postings(model, inputs) -> dict:
+    out = []
+    for terms, weights in inputs:
+        top = model.search_one(np.array(terms), np.array(weights, dtype=np.float32), 5)
+        out.append([top.indices.tolist(), np.round(top.scores, 5).tolist()])
+    return {"top": out}
+
+
+def run_bm25(model, inputs) -> dict:
+    return {"top": [model.search_one(q, 5).indices.tolist() for q in inputs]}
+
+
+def run_trees(model, inputs) -> dict:
+    return {"scores": np.round(model.predict(np.array(inputs, dtype=np.float32)), 6).tolist()}
+
+
+def run_speller(model, inputs) -> dict:
+    return {"corrected": [model.correct(q) for q in inputs]}
+
+
 RUNNERS: dict[str, Callable[[Any, Any], dict]] = {
     "xlinear": run_xlinear, "tfidf": run_tfidf, "csr": run_csr, "text2text": run_text2text,
-    "retrieval": run_retrieval, "qac": run_qac, "qac.features": run_qac_features}
+    "retrieval": run_retrieval, "qac": run_qac, "qac.features": run_qac_features,
+    "postings": run_postings, "bm25": run_bm25, "trees": run_trees, "speller": run_speller}
 
 
 def build_all() -> dict[str, tuple[Any, dict]]:
@@ -114,13 +135,20 @@ def build_all() -> dict[str, tuple[Any, dict]]:
     vec = TfidfVectorizer().fit(titles)
     t2t = Text2Text(Text2TextConfig().replace(small_tree)).fit(
         queries, [[ids.index(q)] for q in products], titles, threads=1)
-    ret = ProductRetriever(RetrieverConfig().replace({**small_tree, "rerank_candidates": 20}))
+    ret = ProductRetriever(RetrieverConfig().replace(
+        {**small_tree, "rerank_candidates": 20, "ranker.n_trees": 10, "ranker.min_data_in_leaf": 5,
+         "bm25_candidates": 20, "model_candidates": 20, "text_candidates": 20}))
     ret.fit(Catalog(ids, titles), Judgments(queries, products, np.full(len(queries), 3.0)),
             threads=1)
     train, _ = make_examples(_qac_log(), train_fraction=0.9, seed=0)
     qac = QueryAutocompleter(QacConfig().replace({"indexer.max_leaf_size": 4})).fit(train,
                                                                                     threads=1)
+    rng = np.random.default_rng(3)
+    feats = rng.normal(size=(6, ret.ranker_.n_features)).round(3).tolist()
+    postings_inputs = [[[0, 3, 5], [1.0, 0.5, 2.0]], [[7], [1.0]], [[], []]]
     models = {
+        "postings": (ret.text_index_, postings_inputs), "bm25": (ret.bm25_, QUERIES),
+        "trees": (ret.ranker_, feats), "speller": (ret.speller_, ["cordles dril", "hose"]),
         "xlinear": (xl, xl_inputs), "tfidf": (vec, QUERIES),
         "csr": (SparseMatrix(vec.transform(QUERIES)), None),
         "text2text": (t2t, QUERIES), "retrieval": (ret, QUERIES), "qac": (qac, QAC_PROBES),

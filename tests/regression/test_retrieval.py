@@ -1,14 +1,17 @@
-"""ProductRetriever on a planted catalog: titles make unseen products reachable; files; CLI."""
+"""ProductRetriever on a planted catalog: hybrid search, products never seen in training,
+misspelled queries, catalog updates, files and the CLI."""
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 
 import numpy as np
 import pytest
 
 from xmr.apps.retrieval import (
+    Catalog,
     Judgments,
     ProductRetriever,
     RetrieverConfig,
@@ -19,6 +22,7 @@ from xmr.apps.retrieval import (
 )
 from xmr.cli.main import main
 from xmr.errors import DataError
+from xmr.io.store import resolve
 from xmr.metrics import evaluate
 from xmr.rank import TopK
 
@@ -27,10 +31,12 @@ BRANDS = ["acme", "zenith", "orbit", "nova", "polar", "delta", "sigma", "omega",
 KINDS = ["drill", "saw", "hammer", "ladder", "paint", "lamp", "fan", "heater", "valve", "pipe",
          "faucet", "shelf"]
 COLORS = ["red", "blue", "black", "white"]
+TYPOS = {"zenith": "zenth", "ladder": "laddder", "heater": "haeter", "faucet": "fuacet"}
 
 
 def write_files(d, seed=0):
-    """Catalog of brand/kind/color products; queries name 2 of the 3 attributes."""
+    """Catalog of brand/kind/color products; queries name 2 of the 3 attributes; a quarter of
+    the queries misspell a word."""
     rng = np.random.default_rng(seed)
     products = [(f"p{i}", f"{b.title()} {k} in {c}") for i, (b, k, c) in enumerate(
         (b, k, c) for b in BRANDS for k in KINDS for c in COLORS)]
@@ -38,10 +44,13 @@ def write_files(d, seed=0):
         fh.write("product_uid,product_title\n")
         fh.writelines(f"{pid},{title}\n" for pid, title in products)
     lines = ["id,product_uid,product_title,search_term,relevance"]
-    for q in range(900):
+    for q in range(1200):
         pid, title = products[rng.integers(len(products))]
         b, k, _, c = title.lower().split()
-        query = " ".join([[b, k], [k, c], [b, k, c]][rng.integers(3)])
+        words = [[b, k], [k, c], [b, k, c]][rng.integers(3)]
+        if rng.random() < 0.25:
+            words = [TYPOS.get(w, w) for w in words]
+        query = " ".join(words)
         lines.append(f"{q},{pid},x,{query},3")
         other = products[rng.integers(len(products))][0]
         lines.append(f"{q},{other},x,{query},1")
@@ -49,7 +58,9 @@ def write_files(d, seed=0):
     return products
 
 
-CONFIG = RetrieverConfig().replace({"indexer.max_leaf_size": 20})
+SMALL = {"indexer.max_leaf_size": 20, "ranker.n_trees": 30, "ranker.min_data_in_leaf": 20,
+         "bm25_candidates": 40, "model_candidates": 40, "text_candidates": 40}
+CONFIG = RetrieverConfig().replace(SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -61,36 +72,70 @@ def setup(tmp_path_factory):
     return d, catalog, train, test
 
 
-def test_titles_make_products_reachable(setup):
-    _, catalog, train, test = setup
-    plain = CONFIG.replace({"title_match_weight": 0.0})  # XR-Linear scores alone
-    with_titles = ProductRetriever(plain).fit(catalog, train).evaluate(test)
-    no_titles_model = ProductRetriever(plain.replace({"title_rows": False})).fit(catalog, train)
-    no_titles = no_titles_model.evaluate(test)
-    # planted: every query is part of its product's title and 43% of the test positives were
-    # never a training positive; measured recall@10 0.98 with title rows vs 0.60 without
-    assert with_titles["R@10"] > 0.9 and with_titles["R@100"] > 0.95
-    assert with_titles["R@10"] > no_titles["R@10"] + 0.2
-    # the title match re-ranker recovers most of it even without title rows (measured 0.97)
-    no_titles_model.config = no_titles_model.config.replace(title_match_weight=0.5)
-    assert no_titles_model.evaluate(test)["R@10"] > no_titles["R@10"] + 0.2
-
-
-def test_search_results_and_bad_queries(setup):
+@pytest.fixture(scope="module")
+def hybrid(setup):
     _, catalog, train, _ = setup
-    model = ProductRetriever(CONFIG).fit(catalog, train)
-    hits = model.search("acme drill black", top_k=5)
-    assert hits[0].title == "Acme drill in black" and len(hits) == 5
-    assert model.search("") == [] and model.search("   \t") == [] and model.search("ÿÿÿ") == []
-    assert len(model.search("drill " * 2000, top_k=3)) == 3  # very long query: still answers
+    return ProductRetriever(CONFIG).fit(catalog, train)
 
 
-def test_save_load(setup, tmp_path):
+def test_hybrid_finds_unseen_products_and_beats_the_model_alone(setup, hybrid):
     _, catalog, train, test = setup
-    model = ProductRetriever(CONFIG).fit(catalog, train)
-    loaded = ProductRetriever.load(model.save(tmp_path / "m"))
-    assert loaded.search("zenith saw", 3) == model.search("zenith saw", 3)
-    assert loaded.evaluate(test) == model.evaluate(test)
+    seen = sorted({p for p, g in zip(train.products, train.grades, strict=True) if g >= 2.5})
+    ours = hybrid.evaluate(test, seen=seen)
+    theirs = ProductRetriever(CONFIG.replace(method="model")).fit(catalog, train).evaluate(
+        test, seen=seen)
+    # measured at seed 0: R@10 0.974 / R@100 1.0 (hybrid) vs 0.986 / 0.996 (XR-Linear + title
+    # match); on test positives never seen in training R@10 0.988 vs 0.929; MRR 0.845 vs 0.777
+    assert ours["R@10"] > 0.95 and ours["R@100"] > 0.99
+    assert ours["queries unseen"] > 20
+    assert ours["R@10 unseen"] > theirs["R@10 unseen"] + 0.03
+    assert ours["MRR"] > theirs["MRR"] + 0.04
+
+
+def test_misspelled_queries_are_corrected(hybrid):
+    assert hybrid.speller_.correct("fuacet orbitt") == "faucet orbit"
+    hits = hybrid.search("zenth laddder blak", top_k=3)
+    assert hits[0].title == "Zenith ladder in black"
+
+
+def test_single_and_batch_search_agree_and_bad_queries_give_nothing(setup, hybrid):
+    _, catalog, _, test = setup
+    queries = judged_matrices(test, catalog.ids, 2.5)[0][:40]
+    batch = hybrid.search_batch(queries, top_k=5)
+    for q, row in zip(queries, batch.indices, strict=True):
+        one = [catalog.ids.index(h.product_id) for h in hybrid.search(q, 5)]
+        assert one == row[row >= 0].tolist()
+    assert hybrid.search("") == [] and hybrid.search("   \t") == []
+    assert hybrid.search("ÿÿÿ qqq") == []
+    assert len(hybrid.search("drill " * 2000, top_k=3)) == 3  # very long query: cut, answers
+
+
+def test_save_load_gives_the_same_answers(setup, hybrid, tmp_path):
+    _, _, _, test = setup
+    loaded = ProductRetriever.load(hybrid.save(tmp_path / "m")).warmup()
+    assert loaded.search("zenith saw", 3) == hybrid.search("zenith saw", 3)
+    assert loaded.evaluate(test) == hybrid.evaluate(test)
+
+
+def test_catalog_updates_without_retraining(setup, hybrid, tmp_path):
+    _, catalog, _, _ = setup
+    model = ProductRetriever.load(hybrid.save(tmp_path / "m"))  # updates a memory-mapped model
+    model.update(add=Catalog(["n1", "n2"], ["Quasar chainsaw in green", "Nova lamp in gold"]),
+                 remove=["p0", "p5"], retitle=Catalog(["p7"], ["Acme rotary sander in blue"]))
+    assert model.search("quasar chainsaw", 1)[0].product_id == "n1"
+    assert model.search("nova lamp gold", 1)[0].product_id == "n2"
+    assert model.search("acme rotary sander", 1)[0].product_id == "p7"
+    returned = {h.product_id for q in ("acme drill red", "acme drill", "acme saw blue")
+                for h in model.search(q, 50)}
+    assert not returned & {"p0", "p5"}
+    assert len(model.product_ids_) == len(catalog.ids)
+    for bad in ({"remove": ["nope"]}, {"add": Catalog(["p1"], ["dup"])},
+                {"retitle": Catalog(["zz"], ["x"])}, {"remove": ["p1", "p1"]}):
+        before = (list(model.product_ids_), model.label_product_.copy())
+        with pytest.raises(DataError):
+            model.update(**bad)
+        assert model.product_ids_ == before[0]  # nothing changed
+        np.testing.assert_array_equal(model.label_product_, before[1])
 
 
 def test_catalog_and_pair_errors(tmp_path):
@@ -105,6 +150,9 @@ def test_catalog_and_pair_errors(tmp_path):
     (tmp_path / "grade.csv").write_text("search_term,product_uid,relevance\nq,1,high\n")
     with pytest.raises(DataError, match="grade.csv:2: relevance 'high'"):
         read_judgments(tmp_path / "grade.csv")
+    (tmp_path / "nan.csv").write_text("search_term,product_uid,relevance\nq,1,nan\n")
+    with pytest.raises(DataError, match="not a finite number"):
+        read_judgments(tmp_path / "nan.csv")
     catalog = read_catalog(tmp_path / "notitle.tsv")
     pairs = Judgments(["q"], ["9"], np.array([3.0]))
     with pytest.raises(DataError, match="not in the catalog"):
@@ -129,14 +177,29 @@ def test_graded_metrics_by_hand():
 def test_cli(setup, tmp_path, capsys, monkeypatch):
     d, *_ = setup
     model = tmp_path / "m"
+    flags = [f"--{k.replace('_', '-')}" if "." not in k else
+             f"--{k.split('.')[0]}.{k.split('.')[1].replace('_', '-')}" for k in SMALL]
+    args = [a for k, flag in zip(SMALL, flags, strict=True) for a in (flag, str(SMALL[k]))]
     assert main(["-q", "retrieval", "train", "--catalog", str(d / "products.csv.gz"),
-                 "--pairs", str(d / "pairs.csv"), "-m", str(model),
-                 "--indexer.max-leaf-size", "20"]) == 0
+                 "--pairs", str(d / "pairs.csv"), "-m", str(model), *args]) == 0
     assert main(["retrieval", "evaluate", "-m", str(model), "--pairs", str(d / "pairs.csv")]) == 0
-    assert json.loads(capsys.readouterr().out)["R@100"] > 0.7
-    import io
-
+    assert json.loads(capsys.readouterr().out)["R@100"] > 0.9
     monkeypatch.setattr("sys.stdin", io.StringIO("nova lamp red\n\n"))
     assert main(["retrieval", "search", "-m", str(model), "-k", "2"]) == 0
     out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert out[0]["results"][0]["title"] == "Nova lamp in red" and out[1]["results"] == []
+    # updates: a bad file changes nothing; a good one is live at once
+    live = resolve(model)
+    (tmp_path / "add.csv").write_text("product_uid,product_title\nn9,Quasar kettle in teal\n")
+    (tmp_path / "rm.txt").write_text("p3\nnot-there\n")
+    assert main(["retrieval", "update", "-m", str(model), "--add", str(tmp_path / "add.csv"),
+                 "--remove", str(tmp_path / "rm.txt")]) == 2
+    assert "rm.txt:2: product id 'not-there' is not in the catalog" in capsys.readouterr().err
+    assert resolve(model) == live
+    (tmp_path / "rm.txt").write_text("p3\n")
+    assert main(["-q", "retrieval", "update", "-m", str(model), "--add",
+                 str(tmp_path / "add.csv"), "--remove", str(tmp_path / "rm.txt")]) == 0
+    assert resolve(model) != live
+    monkeypatch.setattr("sys.stdin", io.StringIO("quasar kettle\n"))
+    assert main(["retrieval", "search", "-m", str(model), "-k", "1", "--format", "text"]) == 0
+    assert "n9" in capsys.readouterr().out

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..config import Config, check_choice, check_range, field
 
-EMBEDDINGS = ("pifa", "pifa+label-features", "label-features")
+EMBEDDINGS = ("pifa", "pifa+label-features", "pifa-convex", "label-features")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -16,7 +16,9 @@ class IndexerConfig(Config):
     Defaults are PECOS's: B = 16, at most 100 labels per leaf cluster, 20 k-means iterations.
     """
 
-    embedding: str = field("pifa", "label embedding: pifa, pifa+label-features, label-features")
+    embedding: str = field("pifa", "label embedding: pifa, pifa+label-features (concatenated), "
+                                   "pifa-convex (mixed per label by its positives), "
+                                   "label-features")
     branching_factor: int = field(16, "children per internal node above the leaf clusters")
     max_leaf_size: int = field(100, "most labels in one leaf cluster")
     n_iter: int = field(20, "2-means iterations per split")

@@ -42,4 +42,24 @@ def label_embedding(kind: str, X: sp.csr_matrix, Y: sp.csr_matrix,
     Z = l2_normalize_rows(Z)
     if kind == "label-features":
         return Z
+    if kind == "pifa-convex":
+        return convex_embedding(pifa(X, Y), Z, np.diff(as_csr(Y).tocsc().indptr))
     return l2_normalize_rows(sp.hstack([pifa(X, Y), Z], format="csr"))
+
+
+def convex_embedding(P: sp.csr_matrix, Z: sp.csr_matrix, positives: np.ndarray) -> sp.csr_matrix:
+    """Per label, ``a * PIFA + (1 - a) * label features`` with ``a = n / (n + 1)`` for a label
+    of ``n`` positive rows (PECOS's ``pifa_lf_convex_combine`` with a per-label weight, as in
+    PEFA): a label never seen is its text alone, one seen often is mostly its queries.
+
+    Parameters
+    ----------
+    P : csr (n_labels, d) PIFA, Z : csr (n_labels, d) label features (same columns), both with
+        unit-norm rows; positives : int (n_labels,)
+    """
+    if P.shape != Z.shape:
+        raise DataError(f"pifa-convex needs label features in the input space: PIFA has shape "
+                        f"{P.shape}, the label features {Z.shape}")
+    a = positives.astype(np.float64) / (positives + 1.0)
+    mixed = sp.diags(a.astype(np.float32)) @ P + sp.diags((1.0 - a).astype(np.float32)) @ Z
+    return l2_normalize_rows(sp.csr_matrix(mixed))

@@ -43,6 +43,16 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     c.add_config_flags(p, RetrieverConfig)
     p.set_defaults(func=cmd_train)
 
+    p = rsub.add_parser("update", parents=parents,
+                        help="add, remove and retitle products of a trained model (no retraining)")
+    c.add_model(p)
+    p.add_argument("--add", help="products to add (a catalog file: id and title columns)")
+    p.add_argument("--remove", help="ids of products to remove, one per line")
+    p.add_argument("--retitle", help="existing products with new titles (a catalog file)")
+    _add_columns(p, catalog=True, pairs=False)
+    c.add_threads(p)
+    p.set_defaults(func=cmd_update)
+
     p = rsub.add_parser("search", parents=parents, help="the ranked products of every query")
     c.add_model(p)
     c.add_input(p, "queries, one per line ('-' = standard input, answered line by line)")
@@ -83,6 +93,42 @@ def cmd_train(args: argparse.Namespace) -> int:
     model.save(args.model)
     logger.info("trained on %d products in %.2f s; saved to %s", len(catalog.ids),
                 time.perf_counter() - t0, args.model)
+    return 0
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    from ...errors import DataError
+    from ...io.textfiles import read_utf8, split_lines
+    from .data import read_catalog
+    from .retriever import ProductRetriever
+
+    if not (args.add or args.remove or args.retitle):
+        raise c.UsageError("nothing to do: give --add, --remove and/or --retitle")
+    c.check_model_output(args.model)
+    columns = {"id_column": args.id_column, "title_column": args.title_column}
+    add = read_catalog(args.add, **columns) if args.add else None
+    retitle = read_catalog(args.retitle, **columns) if args.retitle else None
+    remove: list[str] = []
+    if args.remove:
+        seen: dict[str, int] = {}
+        for line, pid in enumerate(split_lines(read_utf8(args.remove, "id list")), start=1):
+            pid = pid.strip()
+            if not pid:
+                continue
+            if pid in seen:
+                raise DataError(f"{args.remove}:{line}: product id {pid!r} again (first on line "
+                                f"{seen[pid]})")
+            seen[pid] = line
+            remove.append(pid)
+    model = ProductRetriever.load(args.model, mmap=False)
+    known = set(model.product_ids_)
+    for line_no, pid in ((seen[p], p) for p in remove if p not in known):
+        raise DataError(f"{args.remove}:{line_no}: product id {pid!r} is not in the catalog")
+    t0 = time.perf_counter()
+    model.update(add=add, remove=remove, retitle=retitle, threads=args.threads)
+    model.save(args.model)  # a new version: readers see the old or the new catalog, whole
+    logger.info("updated %s in %.2f s: %d products", args.model, time.perf_counter() - t0,
+                len(model.product_ids_))
     return 0
 
 
