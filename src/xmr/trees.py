@@ -136,6 +136,42 @@ class TreeEnsemble(Persistent):
                    arrays["missing"], arrays["default_left"], leaf_value, n_features, names)
 
 
+def fit_lambdarank(X: np.ndarray, labels: np.ndarray, group_sizes: np.ndarray, *,
+                   feature_names: Sequence[str], n_trees: int, learning_rate: float,
+                   num_leaves: int, min_data_in_leaf: int, truncation: int, threads: int,
+                   seed: int) -> TreeEnsemble:
+    """Train LightGBM lambdarank on groups of rows (one group per query, in order) with integer
+    relevance labels, and export the trees. Groups without a relevant row are dropped (they
+    teach lambdarank nothing and cost time).
+
+    Raises
+    ------
+    ConfigError when LightGBM is not installed; DataError when no group has a relevant row.
+    """
+    try:
+        import lightgbm as lgb
+    except ImportError:
+        raise ConfigError("training a ranker needs LightGBM: pip install 'xmr[retrieval]'"
+                          ) from None
+    group_sizes = np.asarray(group_sizes, dtype=np.int64)
+    starts = np.cumsum(group_sizes) - group_sizes
+    nonempty = group_sizes > 0
+    has_positive = np.zeros(group_sizes.shape[0], dtype=bool)
+    if labels.size:
+        has_positive[nonempty] = np.add.reduceat(labels > 0, starts[nonempty]) > 0
+    if not has_positive.any():
+        raise DataError("no training query has a relevant candidate")
+    rows = np.repeat(has_positive, group_sizes)
+    params = {"objective": "lambdarank", "learning_rate": learning_rate,
+              "num_leaves": num_leaves, "min_data_in_leaf": min_data_in_leaf,
+              "lambdarank_truncation_level": truncation, "num_threads": threads,
+              "seed": seed, "deterministic": True, "force_row_wise": True, "verbose": -1}
+    data = lgb.Dataset(np.asarray(X, dtype=np.float32)[rows], label=labels[rows],
+                       group=group_sizes[has_positive], feature_name=list(feature_names),
+                       free_raw_data=True)
+    return TreeEnsemble.from_lightgbm(lgb.train(params, data, num_boost_round=n_trees))
+
+
 def _check_acyclic(stored: Stored, left: np.ndarray, right: np.ndarray) -> None:
     """Every child index points forward (export order), so no walk can loop forever."""
     n = left.shape[0]

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...config import Config, check_range, field
-from ...errors import ConfigError, DataError
-from ...trees import TreeEnsemble
+from ...trees import TreeEnsemble, fit_lambdarank
 from .features import FEATURES, Candidates
 
 logger = logging.getLogger(__name__)
@@ -68,25 +67,10 @@ def trim(cands: Candidates, labels: np.ndarray, keep: int) -> tuple[Candidates, 
 def train(cands: Candidates, labels: np.ndarray, cfg: RankerConfig,
           threads: int) -> TreeEnsemble:
     """Fit lambdarank on candidate features and integer relevance labels (0 = not relevant)."""
-    try:
-        import lightgbm as lgb
-    except ImportError:
-        raise ConfigError("training the hybrid ranker needs LightGBM: pip install "
-                          "'xmr[retrieval]' (or use method='model')") from None
     cands, labels = trim(cands, labels, cfg.max_candidates)
-    sizes = np.diff(cands.ptr)
-    has_positive = np.add.reduceat(labels > 0, cands.ptr[:-1]) > 0 if sizes.size else sizes
-    has_positive &= sizes > 0
-    if not has_positive.any():
-        raise DataError("no training query has a relevant product among its candidates")
-    rows = np.repeat(has_positive, sizes)
-    params = {"objective": "lambdarank", "learning_rate": cfg.learning_rate,
-              "num_leaves": cfg.num_leaves, "min_data_in_leaf": cfg.min_data_in_leaf,
-              "lambdarank_truncation_level": cfg.truncation, "num_threads": threads,
-              "seed": cfg.seed, "deterministic": True, "force_row_wise": True, "verbose": -1}
-    data = lgb.Dataset(cands.features[rows], label=labels[rows], group=sizes[has_positive],
-                       feature_name=list(FEATURES), free_raw_data=True)
-    booster = lgb.train(params, data, num_boost_round=cfg.n_trees)
-    logger.info("ranker: %d trees on %d queries, %d candidates", cfg.n_trees,
-                int(has_positive.sum()), int(rows.sum()))
-    return TreeEnsemble.from_lightgbm(booster)
+    trees = fit_lambdarank(cands.features, labels, np.diff(cands.ptr), feature_names=FEATURES,
+                           n_trees=cfg.n_trees, learning_rate=cfg.learning_rate,
+                           num_leaves=cfg.num_leaves, min_data_in_leaf=cfg.min_data_in_leaf,
+                           truncation=cfg.truncation, threads=threads, seed=cfg.seed)
+    logger.info("ranker: %d trees on %d queries", cfg.n_trees, cands.ptr.shape[0] - 1)
+    return trees
