@@ -63,8 +63,9 @@ METHODS = ("hybrid", "model")
 class RetrieverConfig(Config):
     """Settings of a product retriever.
 
-    The XR-Linear settings (threshold 0.05, title rows) and the candidate counts were chosen on
-    a validation split cut from the training queries (``python -m experiments.tune_retrieval``).
+    The candidate counts, spelling and ranker defaults are compared with alternatives on a
+    validation split cut from the training queries by ``python -m experiments.tune_retrieval``
+    (``docs/product-retrieval.md``).
     """
 
     method: str = field("hybrid", "hybrid (BM25 + XR-Linear + title cosine, learned ranker) "
