@@ -151,8 +151,8 @@ def fit_lambdarank(X: np.ndarray, labels: np.ndarray, group_sizes: np.ndarray, *
     try:
         import lightgbm as lgb
     except ImportError:
-        raise ConfigError("training a ranker needs LightGBM: pip install 'xmr[retrieval]'"
-                          ) from None
+        raise ConfigError("training a ranker needs LightGBM: pip install 'xmr[retrieval]' "
+                          "or 'xmr[qac]'") from None
     group_sizes = np.asarray(group_sizes, dtype=np.int64)
     starts = np.cumsum(group_sizes) - group_sizes
     nonempty = group_sizes > 0

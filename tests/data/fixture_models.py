@@ -88,6 +88,18 @@ def run_qac_features(model, inputs) -> dict:
     return {"features": out}
 
 
+def run_qac_lexicon(model, inputs) -> dict:
+    out = []
+    for start in inputs:
+        ids = model.completions(start, 5)
+        after = [model.words[i] for i in model.next_words(int(ids[0]), 5).tolist()] \
+            if ids.size else []
+        tails = [model.tails[i] for i in model.top_tails(start, 5).tolist()]
+        out.append([[model.words[i] for i in ids.tolist()], after, tails,
+                    model.tail_count(tails[0]) if tails else 0])
+    return {"lexicon": out}
+
+
 def run_postings(model, inputs) -> dict:
     out = []
     for terms, weights in inputs:
@@ -111,6 +123,7 @@ def run_speller(model, inputs) -> dict:
 RUNNERS: dict[str, Callable[[Any, Any], dict]] = {
     "xlinear": run_xlinear, "tfidf": run_tfidf, "csr": run_csr, "text2text": run_text2text,
     "retrieval": run_retrieval, "qac": run_qac, "qac.features": run_qac_features,
+    "qac.lexicon": run_qac_lexicon,
     "postings": run_postings, "bm25": run_bm25, "trees": run_trees, "speller": run_speller}
 
 
@@ -141,8 +154,11 @@ def build_all() -> dict[str, tuple[Any, dict]]:
     ret.fit(Catalog(ids, titles), Judgments(queries, products, np.full(len(queries), 3.0)),
             threads=1)
     train, _ = make_examples(_qac_log(), train_fraction=0.9, seed=0)
-    qac = QueryAutocompleter(QacConfig().replace({"indexer.max_leaf_size": 4})).fit(train,
-                                                                                    threads=1)
+    qac_past = QueryAutocompleter(QacConfig().replace(
+        {"method": "past", "indexer.max_leaf_size": 4})).fit(train, threads=1)
+    qac = QueryAutocompleter(QacConfig().replace(
+        {"model_feature": True, "indexer.max_leaf_size": 4, "ranker.n_trees": 10,
+         "ranker.min_data_in_leaf": 3, "ranker.validation": 0.3})).fit(train, threads=1)
     rng = np.random.default_rng(3)
     feats = rng.normal(size=(6, ret.ranker_.n_features)).round(3).tolist()
     postings_inputs = [[[0, 3, 5], [1.0, 0.5, 2.0]], [[7], [1.0]], [[], []]]
@@ -152,6 +168,7 @@ def build_all() -> dict[str, tuple[Any, dict]]:
         "xlinear": (xl, xl_inputs), "tfidf": (vec, QUERIES),
         "csr": (SparseMatrix(vec.transform(QUERIES)), None),
         "text2text": (t2t, QUERIES), "retrieval": (ret, QUERIES), "qac": (qac, QAC_PROBES),
-        "qac.features": (qac.featurizer_, QAC_PROBES)}
+        "qac.features": (qac_past.past_.featurizer, QAC_PROBES),
+        "qac.lexicon": (qac.lexicon_, ["g", "gar", "garden", "zz", ""])}
     return {name: (model, {"inputs": inputs, "outputs": RUNNERS[name](model, inputs)})
             for name, (model, inputs) in models.items()}

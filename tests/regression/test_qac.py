@@ -1,4 +1,5 @@
-"""Query autocompletion on a planted query log: session signal, prefix guarantees, CLI."""
+"""Query autocompletion on planted query logs: the ``past`` method's session signal, the
+``generated`` method's unseen completions, the prefix guarantees of both, CLI."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def planted_log(n_sessions: int, seed: int) -> list[str]:
 
 
 # no popularity prior: these tests are about the session signal (the prior is tuned for AOL)
-CFG = QacConfig().replace({"indexer.max_leaf_size": 8, "popularity_weight": 0.0})
+CFG = QacConfig().replace({"method": "past", "indexer.max_leaf_size": 8,
+                           "popularity_weight": 0.0})
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,7 @@ def test_save_load_and_cli(split, trie_model, tmp_path, capsys, monkeypatch):
     log = tmp_path / "log.txt"
     log.write_text("\n".join(planted_log(400, seed=1)) + "\n")
     model = tmp_path / "m"
-    assert main(["-q", "qac", "train", "-i", str(log), "-m", str(model),
+    assert main(["-q", "qac", "train", "-i", str(log), "-m", str(model), "--method", "past",
                  "--indexer.max-leaf-size", "8"]) == 0
     assert main(["qac", "evaluate", "-i", str(log), "-m", str(model), "--no-bleu"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -114,7 +116,7 @@ def test_hybrid_tree_follows_the_indexer_branching_factor(split):
     for b in (2, 16):
         cfg = CFG.replace({"tree": "hybrid", "trie_depth": 0, "indexer.max_leaf_size": 2,
                            "indexer.branching_factor": b})
-        shapes[b] = QueryAutocompleter(cfg).fit(split[0]).model_.tree_.level_sizes()
+        shapes[b] = QueryAutocompleter(cfg).fit(split[0]).past_.model.tree_.level_sizes()
     assert shapes[2] != shapes[16]
     assert max(shapes[2][1:-1][i + 1] / shapes[2][1:-1][i]
                for i in range(len(shapes[2]) - 3)) <= 2
@@ -124,7 +126,7 @@ def test_evaluate_refuses_a_split_that_overlaps_training(tmp_path, capsys):
     log = tmp_path / "log.txt"
     log.write_text("\n".join(planted_log(300, seed=2)) + "\n")
     model = tmp_path / "m"
-    assert main(["-q", "qac", "train", "-i", str(log), "-m", str(model),
+    assert main(["-q", "qac", "train", "-i", str(log), "-m", str(model), "--method", "past",
                  "--train-fraction", "0.8", "--indexer.max-leaf-size", "8"]) == 0
     assert main(["qac", "evaluate", "-i", str(log), "-m", str(model), "--no-bleu",
                  "--train-fraction", "0.5"]) == 2

@@ -30,6 +30,7 @@ BUILTIN: dict[str, str] = {
     "xmr.retrieval": "xmr.apps.retrieval.retriever:ProductRetriever",
     "xmr.qac": "xmr.apps.qac.completer:QueryAutocompleter",
     "xmr.qac.features": "xmr.apps.qac.features:QacFeaturizer",
+    "xmr.qac.lexicon": "xmr.apps.qac.lexicon:Lexicon",
 }
 
 _classes: dict[str, type] = {}

@@ -1,67 +1,113 @@
 """Session-aware query autocompletion: (previous query, typed prefix) -> full queries.
 
-Labels are the distinct queries seen in training, numbered in lexicographic order, so the
-queries that extend a prefix are one id range ``[lo, hi)`` found by binary search. The search is
-restricted to that range (``restrict="subtree"``): beam search only enters tree nodes with an
-allowed label below them, and if the beam still finds fewer than ``k`` of them, the most popular
-remaining completions fill the list, so whenever ``k`` known queries extend the prefix, ``k``
-suggestions come back and every suggestion starts with the prefix. ``restrict="post-filter"``
-is the published method: beam search over all labels, then keep those starting with the prefix
-(which may leave fewer than ``k``).
+Two methods:
+
+- ``generated`` (default): candidates from the log's past queries *and* generated ones (the
+  typed text itself, completions of the word being typed, those extended by frequent query
+  tails and next words, words of the previous query; ``generate``), ranked by a LightGBM
+  lambdarank model over count, n-gram language-model, length and session features, trained on
+  a validation part cut from the end of the training examples. It completes queries nobody
+  typed before;
+- ``past``: xmr 0.1's method, XR-Linear over past queries (``past``), which can only suggest
+  queries seen in training.
+
+Every suggestion starts with the typed prefix exactly (inputs are cut to 1,000 characters),
+suggestions are distinct, and ``top_k`` of them come back whenever that many candidates exist.
+The typed text itself is always a candidate of the ``generated`` method (unless it is empty or
+ends with a space), so an unknown prefix gets itself back. Text is matched as typed: the
+``past`` method's features lower-case and normalize it, the ``generated`` method's lexicon does
+not (a log is usually normalized already, as the AOL file is).
 """
 
 from __future__ import annotations
 
-import bisect
 import logging
 import time
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
+from ..._threads import resolve_threads
 from ...config import Config, check_choice, check_range, field
-from ...errors import DataError, NotFittedError
+from ...errors import ConfigError, DataError, NotFittedError
 from ...index.config import IndexerConfig
-from ...index.trie import hybrid_tree, trie_tree
 from ...io.persist import Persistent, State, Stored, load_flat
 from ...linear.config import PredictConfig, SolverConfig, XLinearConfig
 from ...linear.model import XLinearModel
 from ...text.vectorizer import TfidfVectorizer
+from ...trees import TreeEnsemble, fit_lambdarank
 from .data import MAX_QUERY_CHARS, Examples
 from .features import QacFeaturizer
+from .generate import FEATURES, SOURCES, Featurizer, GeneratorConfig, generate
+from .lexicon import Lexicon
+from .past import PastModel
+from .queries import Suggestion, prefix_range, top_popular
 
 logger = logging.getLogger(__name__)
 
 LABELS_FILE = "queries.txt"  # format 1 kept the queries and their counts in this file
 TREES = ("trie", "hybrid", "kmeans")
+METHODS = ("generated", "past")
 MAX_INPUT_CHARS = MAX_QUERY_CHARS  # longer prefixes / previous queries are cut
-_END = "\U0010ffff"  # sorts after every character: prefix + _END bounds the prefix's range
+
+
+@dataclass(frozen=True, kw_only=True)
+class QacRankerConfig(Config):
+    """The learned ranker of the ``generated`` method."""
+
+    validation: float = field(0.2, "share of the training examples (the last ones, as in a "
+                                   "log) whose candidates train the ranker")
+    n_trees: int = field(150, "boosting rounds")
+    learning_rate: float = field(0.1, "shrinkage")
+    num_leaves: int = field(31, "leaves per tree")
+    min_data_in_leaf: int = field(50, "smallest leaf")
+    truncation: int = field(10, "lambdarank: pairs are formed with the top this many")
+    seed: int = field(0, "LightGBM's seed")
+
+    def validate(self) -> None:
+        name = type(self).__name__
+        check_range(name, "validation", self.validation, 0.0, 0.9, low_open=True)
+        check_range(name, "n_trees", self.n_trees, 1)
+        check_range(name, "learning_rate", self.learning_rate, 0.0, low_open=True)
+        check_range(name, "num_leaves", self.num_leaves, 2)
+        check_range(name, "min_data_in_leaf", self.min_data_in_leaf, 1)
+        check_range(name, "truncation", self.truncation, 1)
 
 
 @dataclass(frozen=True, kw_only=True)
 class QacConfig(Config):
     """Settings of a query autocompleter."""
 
-    tree: str = field("trie", "label tree: trie, hybrid (trie + k-means), kmeans")
-    trie_depth: int = field(2, "hybrid: characters of trie before k-means takes over")
+    method: str = field("generated", "generated (past and generated candidates, learned "
+                                      "ranker) or past (XR-Linear over past queries only)")
+    sources: str = field(",".join(SOURCES), "generated: candidate sources used, of "
+                                            + ", ".join(SOURCES))
+    generator: GeneratorConfig = field(GeneratorConfig(), "generated: candidates per source")
+    ranker: QacRankerConfig = field(QacRankerConfig(), "generated: the learned ranker")
+    model_feature: bool = field(False, "generated: also train the past method's XR-Linear "
+                                       "model and give its score to the ranker")
+    tree: str = field("trie", "past: label tree: trie, hybrid (trie + k-means), kmeans")
+    trie_depth: int = field(2, "past, hybrid tree: characters of trie before k-means")
     position_weight: str = field("inverse-position",
-                                 "prefix n-gram weights: inverse-position or word-start")
-    use_previous: bool = field(True, "use the previous query (False: prefix only)")
-    restrict: str = field("subtree", "subtree (always k if k completions exist) or post-filter")
-    popularity_weight: float = field(2.0, "rank by score * (1 + training count) ** this "
-                                          "(experiments.tune_qac: 0/1/2/4 gave MRR@10 "
-                                          ".1347/.1384/.1401/.1411 on AOL validation)")
-    candidates: int = field(100, "labels taken from the beam before ranking, at least top_k")
-    train_prefixes: int = field(1, "training rows per example: its prefix plus this many - 1 "
-                                   "more prefixes of random length (seeded)")
-    indexer: IndexerConfig = field(IndexerConfig(), "leaf size and k-means of the label tree "
-                                                    "(max_leaf_size also bounds trie leaves)")
-    solver: SolverConfig = field(SolverConfig(), "per-level linear models")
+                                 "past: prefix n-gram weights: inverse-position or word-start")
+    use_previous: bool = field(True, "past: use the previous query (False: prefix only)")
+    restrict: str = field("subtree", "past: subtree (k suggestions if k completions exist) or "
+                                     "post-filter")
+    popularity_weight: float = field(2.0, "past: rank by score * (1 + training count) ** "
+                                          "this")
+    candidates: int = field(100, "past: labels taken from the beam before ranking")
+    train_prefixes: int = field(1, "past: training rows per example: its prefix plus this "
+                                   "many - 1 more prefixes of random length (seeded)")
+    indexer: IndexerConfig = field(IndexerConfig(), "past: leaf size and k-means of the label "
+                                                    "tree (max_leaf_size also bounds tries)")
+    solver: SolverConfig = field(SolverConfig(), "past: per-level linear models")
     predict: PredictConfig = field(PredictConfig(), "beam size and the default top_k")
 
     def validate(self) -> None:
         name = type(self).__name__
+        check_choice(name, "method", self.method, METHODS)
+        for s in self.source_set():
+            check_choice(name, "sources", s, SOURCES)
         check_choice(name, "tree", self.tree, TREES)
         check_range(name, "trie_depth", self.trie_depth, 0)
         check_choice(name, "position_weight", self.position_weight,
@@ -71,193 +117,154 @@ class QacConfig(Config):
         check_range(name, "popularity_weight", self.popularity_weight, 0.0)
         check_range(name, "candidates", self.candidates, 1)
 
+    def source_set(self) -> frozenset[str]:
+        return frozenset(s.strip() for s in self.sources.split(",") if s.strip())
+
     def model_config(self) -> XLinearConfig:
         return XLinearConfig(indexer=self.indexer, solver=self.solver, predict=self.predict)
-
-
-class Suggestion(NamedTuple):
-    """A completion and its score (filled-in popular completions score 0)."""
-
-    query: str
-    score: float
-
-
-def prefix_range(labels: list[str], prefix: str) -> tuple[int, int]:
-    """Ids ``[lo, hi)`` of the sorted ``labels`` that start with ``prefix``."""
-    lo = bisect.bisect_left(labels, prefix)
-    hi = bisect.bisect_left(labels, prefix + _END, lo)
-    return lo, hi
-
-
-def top_popular(counts: np.ndarray, lo: int, hi: int, k: int, exclude=()) -> list[int]:
-    """Up to ``k`` ids in ``[lo, hi)`` by decreasing count (ties: lower id), skipping
-    ``exclude``."""
-    need = k + len(exclude)
-    seg = counts[lo:hi]
-    if seg.shape[0] > need:
-        part = np.argpartition(-seg, need - 1)[:need]
-        order = part[np.lexsort((part, -seg[part]))]
-    else:
-        order = np.lexsort((np.arange(seg.shape[0]), -seg))
-    skip = set(exclude)
-    return [lo + int(i) for i in order if lo + int(i) not in skip][:k]
-
-
-def _augment(examples: Examples, label_of: np.ndarray, n: int, seed: int):
-    """Each example's own row plus ``n - 1`` rows with other prefixes of its target (lengths
-    uniform in 1..len, seeded): a query is typed at many lengths, the model should see that."""
-    if n == 1:
-        return examples.previous, examples.prefix, label_of
-    rng = np.random.default_rng(seed + 1)
-    lengths = np.fromiter(map(len, examples.target), dtype=np.int64, count=len(examples.target))
-    cuts = rng.integers(1, lengths[:, None] + 1, size=(lengths.shape[0], n - 1))
-    previous = list(examples.previous)
-    prefixes = list(examples.prefix)
-    for j in range(n - 1):  # builds training text once per fit
-        previous += examples.previous
-        prefixes += [t[:c] for t, c in zip(examples.target, cuts[:, j].tolist(), strict=True)]
-    return previous, prefixes, np.tile(label_of, n)
 
 
 class QueryAutocompleter(Persistent):
     """Suggest full queries from the previous query and the typed prefix."""
 
     format_name = "xmr.qac"
-    format_version = 2  # 2: queries and counts stored as arrays, flat config
+    format_version = 3  # 2: flat config, queries as strings; 3: methods, lexicon and ranker
 
     def __init__(self, config: QacConfig | None = None) -> None:
         self.config = config or QacConfig()
         self.labels_: list[str] | None = None
         self.counts_: np.ndarray | None = None
-        self.featurizer_: QacFeaturizer | None = None
-        self.model_: XLinearModel | None = None
+        self.lexicon_: Lexicon | None = None
+        self.ranker_: TreeEnsemble | None = None
+        self.past_: PastModel | None = None
         #: what training saw (examples, queries, seconds; the CLI adds the log split used)
         self.training_: dict = {}
+        self._featurizer: Featurizer | None = None
 
     # -- training -------------------------------------------------------------------------------
     def fit(self, examples: Examples, *, threads: int | None = None) -> QueryAutocompleter:
-        """Train on (previous, prefix, target) examples; labels = the distinct targets."""
+        """Train on (previous, prefix, target) examples in log order."""
         cfg = self.config
-        if not examples.target:
-            raise DataError("no training examples")
-        lengths = np.fromiter(map(len, examples.target), dtype=np.int64,
-                              count=len(examples.target))
-        if lengths.max() > MAX_QUERY_CHARS:
-            i = int(np.argmax(lengths))
-            raise DataError(f"example {i}: its target query has {lengths[i]} characters, more "
-                            f"than {MAX_QUERY_CHARS}; drop such examples (read_queries skips "
-                            "them)")
-        labels, inverse, counts = np.unique(np.asarray(examples.target, dtype=object),
-                                            return_inverse=True, return_counts=True)
-        labels = labels.tolist()
-        if labels[0] == "":
-            raise DataError("a target query is empty")
+        _check_examples(examples)
         t0 = time.perf_counter()
-        previous, prefixes, inverse = _augment(examples, inverse, cfg.train_prefixes,
-                                               cfg.indexer.seed)
-        feat = QacFeaturizer(cfg.position_weight, cfg.use_previous).fit(
-            previous, prefixes, labels, threads=threads)
-        X = feat.transform(previous, prefixes, threads=threads)
-        Y = [[int(i)] for i in inverse]
-        tree = None
-        if cfg.tree == "trie":
-            tree = trie_tree(labels, cfg.indexer.max_leaf_size)
-        elif cfg.tree == "hybrid":
-            emb = feat.prefix_vec.transform(labels, threads=threads)
-            tree = hybrid_tree(labels, emb, cfg.trie_depth, cfg.indexer)
-        logger.info("qac: %d examples, %d queries, %d features, tree %s (%.2f s)",
-                    X.shape[0], len(labels), X.shape[1],
-                    tree.level_sizes() if tree is not None else "k-means",
-                    time.perf_counter() - t0)
-        self.model_ = XLinearModel(cfg.model_config()).fit(X, Y, tree=tree, threads=threads)
-        self.labels_, self.counts_, self.featurizer_ = labels, counts.astype(np.int64), feat
-        self.training_ = {"examples": len(examples.target), "queries": len(labels),
+        threads = resolve_threads(threads)
+        if cfg.method == "generated":
+            n_val = max(1, int(len(examples.target) * cfg.ranker.validation))
+            if n_val >= len(examples.target):
+                raise DataError("too few training examples to cut a validation part")
+            head = Examples(*(part[:-n_val] for part in examples))
+            val = Examples(*(part[-n_val:] for part in examples))
+            self._set_log(head, threads)
+            self.ranker_ = self._train_ranker(val, threads)
+            logger.info("qac: ranker trained on %d examples (%.1f s)", n_val,
+                        time.perf_counter() - t0)
+        self._set_log(examples, threads)
+        self.training_ = {"examples": len(examples.target), "queries": len(self.labels_),
                           "seconds": round(time.perf_counter() - t0, 3)}
         return self
 
+    def _set_log(self, examples: Examples, threads: int) -> None:
+        """Known queries, their counts, the lexicon and (when used) the past model."""
+        labels, inverse, counts = np.unique(np.asarray(examples.target, dtype=object),
+                                            return_inverse=True, return_counts=True)
+        self.labels_, self.counts_ = labels.tolist(), counts.astype(np.int64)
+        needs_past = self.config.method == "past" or self.config.model_feature
+        self.past_ = (PastModel(self.config).fit(examples, self.labels_, inverse, threads)
+                      if needs_past else None)
+        if self.config.method == "generated":
+            self.lexicon_ = Lexicon().fit(self.labels_, self.counts_.tolist())
+        self._featurizer = None
+
+    def _train_ranker(self, val: Examples, threads: int) -> TreeEnsemble:
+        rows, labels, sizes = [], [], []
+        for prev, prefix, target in zip(val.previous, val.prefix, val.target, strict=True):
+            texts, F = self._candidates(prefix, prev)  # the real-time path, one example each
+            rows.append(F)
+            labels.append(np.fromiter((t == target for t in texts), dtype=np.int32,
+                                      count=len(texts)))
+            sizes.append(len(texts))
+        rc = self.config.ranker
+        return fit_lambdarank(np.vstack(rows), np.concatenate(labels), np.array(sizes),
+                              feature_names=FEATURES, n_trees=rc.n_trees,
+                              learning_rate=rc.learning_rate, num_leaves=rc.num_leaves,
+                              min_data_in_leaf=rc.min_data_in_leaf, truncation=rc.truncation,
+                              threads=threads, seed=rc.seed)
+
     def _check_fitted(self) -> None:
-        if self.model_ is None:
+        if self.labels_ is None or (self.config.method == "past" and self.past_ is None) or \
+                (self.config.method == "generated" and self.lexicon_ is None):
             raise NotFittedError("this QueryAutocompleter is not fitted; call fit() or load()")
 
     # -- completion -----------------------------------------------------------------------------
     def complete(self, prefix: str, previous: str = "", top_k: int | None = None
                  ) -> list[Suggestion]:
         """Up to ``top_k`` suggestions (default ``predict.top_k``), best first, each starting
-        with ``prefix``.
-
-        An empty prefix ranks all known queries (by the previous query when there is one);
-        a prefix that no known query extends returns ``[]``; inputs longer than 1000 characters
-        are cut; lower-casing and Unicode normalization follow the featurizer (NFKC), but the
-        prefix match itself is exact.
-        """
+        with ``prefix``; see the module docstring for the guarantees."""
         self._check_fitted()
         if not isinstance(prefix, str) or not isinstance(previous, str):
             raise DataError("prefix and previous query must be str")
         k = self.config.predict.top_k if top_k is None else top_k
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-            raise DataError(f"top_k must be a positive integer; got {k!r}")
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= 10_000:
+            raise DataError(f"top_k must be an integer in [1, 10000]; got {k!r}")
         prefix = prefix[:MAX_INPUT_CHARS]
         previous = previous[:MAX_INPUT_CHARS]
-        labels = self.labels_
-        lo, hi = prefix_range(labels, prefix)
-        if lo == hi:
+        if self.config.method == "past":
+            lo, hi = prefix_range(self.labels_, prefix)
+            if lo == hi:
+                return []
+            return self.past_.complete(prefix, previous, lo, hi, k, self.labels_, self.counts_)
+        texts, F = self._candidates(prefix, previous)
+        if not texts:
             return []
-        x = self.featurizer_.transform_one(previous, prefix)
-        if x[0].shape[0] == 0:  # nothing known about the input: popularity within the range
-            return [Suggestion(labels[i], 0.0) for i in top_popular(self.counts_, lo, hi, k)]
-        pool = max(k, self.config.candidates)
-        model = self.model_
-        if self.config.restrict == "post-filter":
-            top = model.predict_one(x, top_k=pool)
-            keep = (top.indices >= lo) & (top.indices < hi)
-            return self._ranked(top.indices[keep], top.scores[keep], k)
-        mask = model.label_mask(np.arange(lo, hi)) if hi - lo < len(labels) else None
-        top = model.predict_one(x, top_k=pool, labels=mask)
-        valid = top.indices >= 0
-        ids, scores = top.indices[valid], top.scores[valid]
-        if self.config.popularity_weight > 0:  # popular completions the beam missed compete too
-            popular = np.array(top_popular(self.counts_, lo, hi, k), dtype=np.int64)
-            missing = popular[~np.isin(popular, ids)]
-            if missing.shape[0]:
-                # beam search restricted to these few labels keeps all their paths, so it
-                # returns their exact scores through the low-overhead single-query path
-                beam = max(missing.shape[0], model.config.predict.beam_size)
-                extra = model.predict_one(x, top_k=missing.shape[0], beam_size=beam,
-                                          labels=model.label_mask(missing))
-                got = extra.indices >= 0
-                ids = np.concatenate([ids, extra.indices[got]])
-                scores = np.concatenate([scores, extra.scores[got]])
-        out = self._ranked(ids, scores, k)
-        want = min(k, hi - lo)
-        if len(out) < want:  # the beam missed: fill with the most popular completions
-            out += [Suggestion(labels[i], 0.0)
-                    for i in top_popular(self.counts_, lo, hi, want - len(out), ids.tolist())]
-        return out
+        scores = self.ranker_.predict(F)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [Suggestion(texts[i], float(scores[i])) for i in order.tolist()]
 
-    def _ranked(self, ids: np.ndarray, scores: np.ndarray, k: int) -> list[Suggestion]:
-        """Best ``k`` by model score times the popularity prior (ties: model order)."""
-        if self.config.popularity_weight > 0:
-            prior = (1.0 + self.counts_[ids]) ** self.config.popularity_weight
-            final = scores.astype(np.float64) * prior
-            order = np.argsort(-final, kind="stable")[:k]
-            ids, scores = ids[order], final[order]
-        labels = self.labels_
-        return [Suggestion(labels[i], float(s))
-                for i, s in zip(ids[:k].tolist(), scores[:k].tolist(), strict=True)]
+    def _candidates(self, prefix: str, previous: str) -> tuple[list[str], np.ndarray]:
+        """Candidates of one input and their feature rows."""
+        if self._featurizer is None:
+            self._featurizer = Featurizer(self.lexicon_, self.labels_, self.counts_)
+        cfg = self.config
+        lo, hi = prefix_range(self.labels_, prefix)
+        past = np.array(top_popular(self.counts_, lo, hi, cfg.generator.past), dtype=np.int64) \
+            if "past" in cfg.source_set() else np.zeros(0, dtype=np.int64)
+        cands = generate(self.lexicon_, past, self.labels_, prefix, previous, cfg.generator,
+                         cfg.source_set())
+        if not cands.texts:
+            return [], np.zeros((0, len(FEATURES)), dtype=np.float32)
+        model_score: dict[str, float] = {}
+        if self.past_ is not None and hi > lo:
+            scored = self.past_.scored(prefix, previous, lo, hi, cfg.generator.past,
+                                       self.counts_)
+            if scored is not None:
+                ids, scores = scored
+                model_score = {self.labels_[i]: float(s) for i, s in
+                               zip(ids[:cfg.generator.past].tolist(),
+                                   np.log1p(np.maximum(scores[:cfg.generator.past], 0)).tolist(),
+                                   strict=True)}
+        past_rank = {self.labels_[i]: r for r, i in enumerate(past.tolist())}
+        return cands.texts, self._featurizer.features(cands, prefix, previous, past_rank,
+                                                      model_score, (lo, hi))
 
     def warmup(self) -> QueryAutocompleter:
-        """Compile the featurization and search kernels for the loaded arrays."""
+        """Compile the kernels and build the lookup tables for the loaded arrays."""
         self._check_fitted()
-        self.featurizer_.warmup()
-        self.model_.warmup()
+        if self.past_ is not None:
+            self.past_.warmup()
         self.complete(self.labels_[0][:1], self.labels_[0])
+        self.complete(self.labels_[0][:2] + " ", "")
         return self
 
     # -- persistence ----------------------------------------------------------------------------
     def state(self) -> State:
         self._check_fitted()
-        return State(children={"xlinear": self.model_, "features": self.featurizer_},
-                     strings={"queries": self.labels_}, arrays={"counts": self.counts_},
+        children: dict = {}
+        if self.past_ is not None:
+            children.update({"xlinear": self.past_.model, "features": self.past_.featurizer})
+        if self.config.method == "generated":
+            children.update({"lexicon": self.lexicon_, "ranker": self.ranker_})
+        return State(children=children, strings={"queries": self.labels_},
+                     arrays={"counts": self.counts_},
                      meta={"config": self.config.to_dict(), "n_queries": len(self.labels_),
                            "training": self.training_})
 
@@ -273,32 +280,61 @@ class QueryAutocompleter(Persistent):
             counts = np.array([int(n) for _, n in pairs], dtype=np.int64)
             features = _featurizer_v1(stored, obj.config)
         else:
-            obj = cls(stored.config(QacConfig))
+            if stored.version == 2:  # format 2 had one method, today's "past"
+                old = stored.meta("config", dict, {})
+                try:
+                    obj = cls(QacConfig.from_dict({**old, "method": "past"}))
+                except ConfigError as exc:
+                    raise stored.error(f"invalid config ({exc})") from None
+            else:
+                obj = cls(stored.config(QacConfig))
             n = stored.count("n_queries")
             labels = stored.strings("queries", n)
             counts = np.array(stored.array("counts", np.int64, shape=(n,)))
-            features = stored.child("features", QacFeaturizer)
-        obj.model_ = stored.child("xlinear", XLinearModel)
-        stored.check(len(labels) == obj.model_.n_labels_,
-                     f"{len(labels)} queries but the model has {obj.model_.n_labels_} labels")
+            features = (stored.child("features", QacFeaturizer)
+                        if obj.config.method == "past" or obj.config.model_feature else None)
         stored.check(bool(labels) and labels == sorted(labels) and labels[0] != "",
                      "the queries are not sorted, distinct and non-empty")
         stored.check(bool(np.all(counts >= 1)), "a query count is below 1")
-        stored.check(features.n_features == obj.model_.n_features_,
-                     f"the features have {features.n_features} columns, the model "
-                     f"{obj.model_.n_features_}")
-        obj.labels_, obj.counts_, obj.featurizer_ = labels, counts, features
+        if features is not None:
+            model = stored.child("xlinear", XLinearModel)
+            stored.check(len(labels) == model.n_labels_,
+                         f"{len(labels)} queries but the model has {model.n_labels_} labels")
+            stored.check(features.n_features == model.n_features_,
+                         f"the features have {features.n_features} columns, the model "
+                         f"{model.n_features_}")
+            obj.past_ = PastModel(obj.config, features, model)
+        if obj.config.method == "generated":
+            obj.lexicon_ = stored.child("lexicon", Lexicon)
+            obj.ranker_ = stored.child("ranker", TreeEnsemble)
+            stored.check(obj.ranker_.n_features == len(FEATURES),
+                         "the ranker expects other features")
+        obj.labels_, obj.counts_ = labels, counts
         obj.training_ = stored.meta("training", dict, {})
         return obj
 
 
+def _check_examples(examples: Examples) -> None:
+    if not examples.target:
+        raise DataError("no training examples")
+    lengths = np.fromiter(map(len, examples.target), dtype=np.int64, count=len(examples.target))
+    if lengths.max() > MAX_QUERY_CHARS:
+        i = int(np.argmax(lengths))
+        raise DataError(f"example {i}: its target query has {lengths[i]} characters, more than "
+                        f"{MAX_QUERY_CHARS}; drop such examples (read_queries skips them)")
+    if lengths.min() == 0:
+        raise DataError(f"example {int(np.argmin(lengths))}: its target query is empty")
+
+
 def _config_v1(stored: Stored) -> QacConfig:
-    """Format 1: ``indexer`` named the tree, ``max_leaf_size`` and ``model`` were separate."""
+    """Format 1: ``indexer`` named the tree, ``max_leaf_size`` and ``model`` were separate,
+    and the method was ``past``."""
     old = dict(stored.meta("config", dict, {}))
     model = old.pop("model", {}) or {}
     tree = old.pop("indexer", "trie")
     leaf = old.pop("max_leaf_size", None)
-    new = {**old, "tree": tree, **{k: model[k] for k in ("solver", "predict") if k in model}}
+    new = {**old, "tree": tree, "method": "past",
+           **{k: model[k] for k in ("solver", "predict") if k in model}}
     indexer = dict(model.get("indexer", {}) or {})
     if leaf is not None:
         indexer["max_leaf_size"] = leaf

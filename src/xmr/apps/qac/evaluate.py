@@ -41,8 +41,9 @@ def summarize(scores: dict[str, np.ndarray], prefix_lengths: np.ndarray) -> dict
 def evaluate_completer(completer, examples: Examples, top_k: int = 10, with_bleu: bool = True,
                        warmup: int = 50) -> dict:
     """Run ``completer.complete(prefix, previous, top_k)`` on every example, one at a time (the
-    real-time path), and report MRR@10, success@1/@10, BLEU (overall and by prefix length),
-    the share of examples whose target was a training query, and latency p50/p99 in ms."""
+    real-time path), and report MRR@10, success@1/@10, BLEU (overall, by prefix length, and by
+    whether the target was a training query: ``by_target`` seen / unseen, judged by the
+    completer's ``labels_``), the share of seen targets, and latency p50/p99 in ms."""
     for prev, prefix in zip(examples.previous[:warmup], examples.prefix[:warmup], strict=True):
         completer.complete(prefix, prev, top_k)
     suggestions = []
@@ -55,7 +56,15 @@ def evaluate_completer(completer, examples: Examples, top_k: int = 10, with_bleu
     scores = example_scores(suggestions, examples.target, with_bleu=with_bleu)
     out = summarize(scores, np.fromiter(map(len, examples.prefix), dtype=np.int64))
     known = set(getattr(completer, "labels_", []))
-    out["target_known"] = float(np.mean([t in known for t in examples.target]))
+    seen = np.fromiter((t in known for t in examples.target), dtype=bool,
+                       count=len(examples.target))
+    out["target_known"] = float(seen.mean())
+    out["by_target"] = {}
+    for label, sel in (("seen", seen), ("unseen", ~seen)):
+        bucket: dict = {"n": int(sel.sum())}
+        if sel.any():
+            bucket.update({name: float(v[sel].mean()) for name, v in scores.items()})
+        out["by_target"][label] = bucket
     out["full_lists"] = float(np.mean([len(s) >= top_k for s in suggestions]))
     out["latency_p50_ms"] = float(np.percentile(lat, 50) * 1e3)
     out["latency_p99_ms"] = float(np.percentile(lat, 99) * 1e3)

@@ -1,0 +1,235 @@
+"""Candidate completions of a typed prefix, and what the ranker knows about each.
+
+Candidates (every one starts with the typed prefix; ``head`` is the prefix up to its last space,
+``partial`` the word being typed):
+
+- ``past``: the most frequent training queries that extend the prefix;
+- ``typed``: the typed text itself (when it does not end with a space: no query does);
+- ``word``: ``head`` + a vocabulary word starting with ``partial`` (its most frequent words with
+  that beginning, and those that most often follow the last word of ``head``);
+- ``suffix``: ``head`` + a frequent query tail starting with ``partial``, or with one of the best
+  completed words and a space (suffix-based generation, Mitra & Craswell, CIKM 2015; a tail is a
+  query from one of its words to its end);
+- ``context``: the same with the last one or two words of ``head`` as context: the prefix
+  completed by a frequent tail starting with ``"<last words> <partial>"``;
+- ``next``: a completed word followed by one of the words that most often come after it;
+- ``session``: ``head`` + a word of the previous query that starts with ``partial``.
+
+Features (``FEATURES``) are computed for all candidates of a prefix at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from ...config import Config, check_range, field
+from .lexicon import Lexicon
+
+#: features also given as the gap to the best candidate of the same prefix (a tree ranker sees
+#: one candidate at a time, so how far it is from the best of its group must be a feature)
+_RELATIVE = ("query_freq", "tail_freq", "context_tail_freq", "lm_logprob", "lm_per_word")
+SOURCES = ("past", "typed", "word", "suffix", "context", "next", "session")
+FEATURES = (*(f"from_{s}" for s in SOURCES), "query_freq", "is_past_query", "past_rank",
+            "word_freq", "tail_freq", "context_tail_freq", "lm_logprob", "lm_per_word", "lm_end",
+            "n_words",
+            "words_added", "chars_added", "length", "prefix_length", "prefix_ends_word",
+            "partial_length", "previous_overlap", "word_in_previous", "extends_previous",
+            "has_previous", "model_score", "range_log_count", "range_size", "query_share",
+            *(f"{name}_gap" for name in _RELATIVE))
+_I = {name: i for i, name in enumerate(FEATURES)}
+_BACKOFF = 0.4  # stupid backoff (Brants et al. 2007)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeneratorConfig(Config):
+    """How many candidates each source proposes."""
+
+    past: int = field(10, "most frequent training queries extending the prefix")
+    words: int = field(10, "completions of the partial word")
+    suffixes: int = field(10, "tails starting with the partial word")
+    context_words: int = field(2, "most words of context before the partial word (0: none)")
+    context_suffixes: int = field(10, "tails per context length")
+    extended_words: int = field(4, "completed words that are followed by next words and tails")
+    next_words: int = field(3, "next words per extended word")
+    word_suffixes: int = field(4, "tails per extended word")
+
+    def validate(self) -> None:
+        name = type(self).__name__
+        for knob in ("past", "words", "suffixes", "context_suffixes", "extended_words",
+                     "next_words", "word_suffixes"):
+            check_range(name, knob, getattr(self, knob), 0, 1000)
+        check_range(name, "context_words", self.context_words, 0, 8)
+
+
+class Candidates(NamedTuple):
+    """Candidate completions of one prefix with the sources that proposed them."""
+
+    texts: list[str]
+    sources: np.ndarray  # uint8 (n, len(SOURCES))
+
+
+def split_prefix(prefix: str) -> tuple[str, str]:
+    """(head, partial): the prefix up to and including its last space, and the word being
+    typed after it ('' right after a space)."""
+    cut = prefix.rfind(" ") + 1
+    return prefix[:cut], prefix[cut:]
+
+
+def generate(lex: Lexicon, past_ids: np.ndarray, labels: list[str], prefix: str,
+             previous: str, cfg: GeneratorConfig,
+             sources: frozenset[str] | None = None) -> Candidates:
+    """The candidates of one (prefix, previous query) pair (see the module docstring).
+
+    ``past_ids``: ids (into ``labels``) of the most frequent past queries extending the prefix.
+    ``sources``: names (of ``SOURCES``) whose candidates are kept; all when None. A candidate
+    proposed by a dropped source still counts when a kept source proposes it too.
+    """
+    found: dict[str, int] = {}
+    allowed = sum(1 << i for i, s in enumerate(SOURCES) if sources is None or s in sources)
+
+    def add(text: str, source: int) -> None:
+        bit = 1 << source
+        if allowed & bit:
+            found[text] = found.get(text, 0) | bit
+
+    for i in past_ids.tolist():
+        add(labels[i], 0)
+    head, partial = split_prefix(prefix)
+    head_words = head.split()
+    last_word = lex.word_id(head_words[-1]) if head_words else -1
+    if partial:
+        add(prefix, 1)
+    words = list(lex.completions(partial, cfg.words).tolist())
+    for w in lex.next_words(last_word, cfg.words, partial).tolist():  # after the last word
+        if w not in words:
+            words.append(w)
+    for rank, w in enumerate(words):
+        word = lex.words[w]
+        add(head + word, 2)
+        if rank < cfg.extended_words:
+            for n in lex.next_words(w, cfg.next_words).tolist():
+                add(f"{head}{word} {lex.words[n]}", 5)
+            start = word + " "
+            for t in lex.top_tails(start, cfg.word_suffixes).tolist():
+                add(head + lex.tails[t], 3)
+    if head or partial:  # an empty prefix has no partial word to extend
+        for t in lex.top_tails(partial, cfg.suffixes).tolist():
+            add(head + lex.tails[t], 3)
+    for n in range(1, min(cfg.context_words, len(head_words)) + 1):
+        start = " ".join(head_words[-n:]) + " " + partial
+        for t in lex.top_tails(start, cfg.context_suffixes).tolist():
+            add(prefix + lex.tails[t][len(start):], 4)
+    for word in previous.split():
+        if word.startswith(partial) and word != partial:
+            add(head + word, 6)
+    texts = list(found)
+    bits = np.array(list(found.values()), dtype=np.int64).reshape(-1)
+    flags = ((bits[:, None] >> np.arange(len(SOURCES))) & 1).astype(np.uint8)
+    return Candidates(texts, flags)
+
+
+class Featurizer:
+    """Feature rows of candidates (see ``FEATURES``) from a lexicon and the past queries."""
+
+    def __init__(self, lex: Lexicon, labels: list[str], counts: np.ndarray) -> None:
+        self.lex = lex
+        self.cum_counts = np.concatenate([[0], np.cumsum(counts)])
+        self.word_index = {w: i for i, w in enumerate(lex.words)}
+        self.query_count = dict(zip(labels, counts.tolist(), strict=True))
+        self.log_total = math.log(lex.total + 1.0)
+        self.word_total = float(lex.word_count.sum()) + 1.0
+
+    def features(self, cands: Candidates, prefix: str, previous: str,
+                 past_rank: dict[str, int], model_score: dict[str, float],
+                 past_range: tuple[int, int]) -> np.ndarray:
+        """float32 (n_candidates, len(FEATURES)); ``past_range``: the ids ``[lo, hi)`` of the
+        past queries extending the prefix."""
+        lex, index = self.lex, self.word_index
+        texts = cands.texts
+        n = len(texts)
+        F = np.zeros((n, len(FEATURES)), dtype=np.float32)
+        F[:, :len(SOURCES)] = cands.sources
+        head, partial = split_prefix(prefix)
+        head_split = head.split()
+        head_words = len(head_split)
+        context = head_split[-1] + " " if head_split else ""
+        prev_words = set(previous.split())
+        V = len(lex.words)
+        tokens = [t.split() for t in texts]
+        ids = [[index.get(w, -1) for w in toks] for toks in tokens]
+        # n-gram language model: stupid-backoff bigrams with start and end of query
+        lengths = np.fromiter((len(x) + 1 for x in ids), dtype=np.int64, count=n)
+        w1 = np.fromiter((v for x in ids for v in [V, *x]), dtype=np.int64,
+                         count=int(lengths.sum()))
+        w2 = np.fromiter((v for x in ids for v in [*x, V + 1]), dtype=np.int64,
+                         count=int(lengths.sum()))
+        known = (w1 >= 0) & (w2 >= 0)
+        pair = np.where(known, lex.bigram_counts(np.maximum(w1, 0), np.maximum(w2, 0)), 0)
+        ctx = np.where(w1 == V, lex.total, lex.word_count[np.clip(w1, 0, V - 1)] if V else 0)
+        uni = np.where((w2 >= 0) & (w2 < V), lex.word_count[np.clip(w2, 0, max(V - 1, 0))]
+                       if V else 0, 0)
+        uni = np.where(w2 == V + 1, lex.total, uni)
+        prob = np.where(pair > 0, pair / np.maximum(ctx, 1),
+                        _BACKOFF * np.maximum(uni, 0.1) / self.word_total)
+        logp = np.log(prob)
+        starts = np.cumsum(lengths) - lengths
+        lm = np.add.reduceat(logp, starts) if n else np.zeros(0)
+        F[:, _I["lm_logprob"]] = lm
+        F[:, _I["lm_per_word"]] = lm / lengths
+        F[:, _I["lm_end"]] = logp[starts + lengths - 1] if n else 0.0
+        # the rest column by column: a few dictionary lookups per candidate
+        counts = np.fromiter((self.query_count.get(t, 0) for t in texts), np.float64, count=n)
+        F[:, _I["query_freq"]] = np.log1p(counts) - self.log_total
+        F[:, _I["is_past_query"]] = counts > 0
+        F[:, _I["past_rank"]] = np.fromiter((past_rank.get(t, 99) for t in texts), np.float32,
+                                            count=n)
+        first_new = np.fromiter((x[head_words] if len(x) > head_words else -1 for x in ids),
+                                np.int64, count=n)
+        F[:, _I["word_freq"]] = np.where(
+            first_new >= 0, np.log1p(lex.word_count[np.maximum(first_new, 0)]) - self.log_total
+            if V else 0.0, -20.0)
+        tails = [t[len(head):] for t in texts]
+        tail_count = lex.tail_count
+        F[:, _I["tail_freq"]] = np.log1p(np.fromiter(map(tail_count, tails), np.float64,
+                                                      count=n)) - self.log_total
+        if context:
+            F[:, _I["context_tail_freq"]] = np.log1p(np.fromiter(
+                (tail_count(context + t) for t in tails), np.float64, count=n)) - self.log_total
+        n_words = lengths - 1
+        F[:, _I["n_words"]] = n_words
+        F[:, _I["words_added"]] = n_words - head_words
+        char_lengths = np.fromiter(map(len, texts), np.int64, count=n)
+        F[:, _I["chars_added"]] = char_lengths - len(prefix)
+        F[:, _I["length"]] = char_lengths
+        if prev_words:
+            shared = np.fromiter((sum(t in prev_words for t in toks) for toks in tokens),
+                                 np.float64, count=n)
+            F[:, _I["previous_overlap"]] = shared / np.maximum(n_words, 1)
+            F[:, _I["word_in_previous"]] = np.fromiter(
+                (len(x) > head_words and x[head_words] in prev_words for x in tokens), bool,
+                count=n)
+            extended = previous + " "
+            F[:, _I["extends_previous"]] = np.fromiter(
+                (t.startswith(extended) for t in texts), bool, count=n)
+        if model_score:
+            F[:, _I["model_score"]] = np.fromiter((model_score.get(t, 0.0) for t in texts),
+                                                  np.float32, count=n)
+        lo, hi = past_range
+        range_count = float(self.cum_counts[hi] - self.cum_counts[lo])
+        F[:, _I["range_log_count"]] = math.log1p(range_count)
+        F[:, _I["range_size"]] = math.log1p(hi - lo)
+        F[:, _I["query_share"]] = np.log1p(counts) - math.log1p(range_count)
+        if n:
+            for name in _RELATIVE:
+                column = F[:, _I[name]]
+                F[:, _I[f"{name}_gap"]] = column - column.max()
+        F[:, _I["prefix_length"]] = len(prefix)
+        F[:, _I["prefix_ends_word"]] = prefix.endswith(" ") or (partial != ""
+                                                                and lex.word_id(partial) >= 0)
+        F[:, _I["partial_length"]] = len(partial)
+        F[:, _I["has_previous"]] = bool(previous.strip())
+        return F
