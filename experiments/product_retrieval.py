@@ -33,6 +33,7 @@ from xmr.apps.retrieval import (
     split_recall,
 )
 from xmr.apps.retrieval.data import Judgments
+from xmr.io import store
 from xmr.metrics import evaluate
 from xmr.rank import TopK
 
@@ -193,12 +194,13 @@ def main(argv=None) -> int:
         model.save(path)
         model = ProductRetriever.load(path).warmup()
         top = model.search_batch(test_q, top_k=100, threads=args.threads)
-        add(name, top, train_s=train_s, size_mb=dir_mb(path),
+        add(name, top, train_s=train_s, size_mb=dir_mb(store.resolve(path)),  # live version
             **latency(lambda q, m=model: m.search(q, 10), test_q))
         if not overrides:
             default_model = model
             bm = model.bm25_
-            add("BM25 over titles, xmr (English stemmer + stop words)",
+            add("BM25 over titles, xmr (English stemmer + stop words, query words "
+                "spelling-corrected)",
                 bm.search([model.speller_.correct(q) for q in test_q], 100),
                 **latency(lambda q, b=bm: b.search_one(q, 10), test_q))
 
