@@ -23,8 +23,10 @@ from .._version import __version__
 from ..errors import XmrError
 from . import core
 
-#: application command modules: each defines NAME, CONFIG and add_parser(sub, parents)
-APP_COMMANDS = ("xmr.apps.text2text.cli", "xmr.apps.retrieval.cli", "xmr.apps.qac.cli")
+#: application command modules: each defines NAME, add_parser(sub, parents) and, when it
+#: trains, CONFIG
+APP_COMMANDS = ("xmr.apps.text2text.cli", "xmr.apps.retrieval.cli", "xmr.apps.qac.cli",
+                "xmr.serve.cli")
 
 
 class _Parser(argparse.ArgumentParser):

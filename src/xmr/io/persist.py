@@ -216,8 +216,12 @@ def decode_strings(buf: np.ndarray, chars: np.ndarray) -> list[str]:
     if chars.ndim != 1 or chars.shape[0] < 1 or chars[0] != 0 or chars[-1] != len(text) \
             or (chars.shape[0] > 1 and np.any(np.diff(chars) < 0)):
         raise ValueError("its offsets do not match its text")
-    bounds = chars.tolist()
-    return [text[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    out: list[str] = []
+    chunk = 50_000  # bounded C calls: a loading thread must not hold the GIL for long
+    for lo in range(0, chars.shape[0] - 1, chunk):
+        bounds = chars[lo:lo + chunk + 1].tolist()
+        out += [text[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return out
 
 
 class Stored:

@@ -39,7 +39,7 @@ from ...trees import TreeEnsemble, fit_lambdarank
 from .data import MAX_QUERY_CHARS, Examples
 from .features import QacFeaturizer
 from .generate import FEATURES, SOURCES, Featurizer, GeneratorConfig, generate
-from .lexicon import Lexicon
+from .lexicon import Lexicon, strictly_sorted
 from .past import PastModel
 from .queries import Suggestion, prefix_range, top_popular
 
@@ -293,7 +293,7 @@ class QueryAutocompleter(Persistent):
             counts = np.array(stored.array("counts", np.int64, shape=(n,)))
             features = (stored.child("features", QacFeaturizer)
                         if obj.config.method == "past" or obj.config.model_feature else None)
-        stored.check(bool(labels) and labels == sorted(labels) and labels[0] != "",
+        stored.check(bool(labels) and labels[0] != "" and strictly_sorted(labels),
                      "the queries are not sorted, distinct and non-empty")
         stored.check(bool(np.all(counts >= 1)), "a query count is below 1")
         if features is not None:

@@ -163,7 +163,7 @@ class Lexicon(Persistent):
         obj = cls()
         V = stored.count("n_words")
         obj.words = stored.strings("words", V)
-        stored.check(_strictly_sorted(obj.words), "the words are not sorted and distinct")
+        stored.check(strictly_sorted(obj.words), "the words are not sorted and distinct")
         obj.total = stored.count("total")
         obj.word_count = np.asarray(stored.array("word_count", np.int64, shape=(V,)))
         obj.bigram_keys = np.asarray(stored.array("bigram_keys", np.int64, ndim=1))
@@ -178,7 +178,7 @@ class Lexicon(Persistent):
         stored.check_range("next_ids", obj.next_ids, 0, max(V, 1))
         n_tails = stored.count("n_tails")
         obj.tails = stored.strings("tails", n_tails)
-        stored.check(_strictly_sorted(obj.tails), "the tails are not sorted and distinct")
+        stored.check(strictly_sorted(obj.tails), "the tails are not sorted and distinct")
         obj.tail_counts = np.asarray(stored.array("tail_counts", np.int64, shape=(n_tails,)))
         big = 2**62  # counts are log-transformed: each must be at least 1
         for name, counts in (("word_count", obj.word_count), ("bigram_count", obj.bigram_count),
@@ -213,8 +213,12 @@ def _top_by_start(texts: list[str], counts: np.ndarray) -> dict[str, np.ndarray]
     return {key: np.array(ids, dtype=np.int64) for key, ids in keys.items()}
 
 
-def _strictly_sorted(texts: list[str]) -> bool:
-    return all(map(operator.lt, texts[:-1], texts[1:]))
+def strictly_sorted(texts: list[str], chunk: int = 20_000) -> bool:
+    """Every text is smaller than the next (sorted and distinct), in linear time."""
+    # in chunks: one C call over 400,000 strings holds the GIL for ~13 ms, which a server
+    # reloading this model in a background thread would add to its requests' latency
+    return all(all(map(operator.lt, texts[i:i + chunk], texts[i + 1:i + chunk + 1]))
+               for i in range(0, max(len(texts) - 1, 0), chunk))
 
 
 def _read_short(stored: Stored, name: str, n: int) -> dict[str, np.ndarray]:

@@ -1,0 +1,272 @@
+"""The HTTP service under load: ``xmr serve`` with the Home Depot retriever and the AOL
+autocompleter, driven over loopback by ``benchmarks/loadgen.py`` on the same 2-core machine.
+
+    python -m benchmarks.serve                      # 60 s closed loops, 20 s open-loop steps
+    python -m benchmarks.serve --seconds 10 --configs 1   # a quick look
+
+For each server configuration (workers, thread pool): time to ready; closed loops at 1, 8 and
+32 clients (half completion, half search); server overhead (one client, end-to-end p50 minus the
+in-process p50 of the same calls); open loops with Poisson arrivals at rising rates (the highest
+whose p99 stays under 20 ms); and 300 requests/s with both models hot-reloaded in the middle.
+Writes ``benchmarks/results/serve.json`` and ``benchmarks/SERVING.md``. Models are trained once
+into ``benchmarks/_work/serve`` (about 80 s); skips with a message when the data is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .loadgen import closed_loop, json_requests, open_loop, run_async
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent.parent / "shared" / "data"
+WORK = HERE / "_work" / "serve"
+CONFIGS = {"1": ("1 worker", 1, False), "1t": ("1 worker, thread pool", 1, True),
+           "2": ("2 workers", 2, False)}
+RATES = (100, 200, 300, 400, 500, 650, 800, 1000, 1300)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def _models() -> dict[str, Path]:
+    """The saved Home Depot retriever and AOL autocompleter (trained on first use)."""
+    from xmr.apps.qac import QueryAutocompleter, make_examples, read_queries
+    from xmr.apps.retrieval import ProductRetriever, read_catalog, read_judgments, split_queries
+
+    paths = {"homedepot": WORK / "homedepot", "aol": WORK / "aol"}
+    if not (paths["homedepot"] / "CURRENT").exists():
+        log("training the Home Depot retriever (once)")
+        hd = DATA / "homedepot-search"
+        train, _ = split_queries(read_judgments(hd / "pairs.csv.gz"), 0.2, seed=0)
+        ProductRetriever().fit(read_catalog(hd / "products.csv.gz"), train,
+                               threads=2).save(paths["homedepot"])
+    if not (paths["aol"] / "CURRENT").exists():
+        log("training the AOL autocompleter (once)")
+        train, _ = make_examples(read_queries(DATA / "aol-queries" / "train.query.txt.gz"))
+        QueryAutocompleter().fit(train, threads=2).save(paths["aol"])
+    return paths
+
+
+def _inputs() -> tuple[list[dict], list[dict]]:
+    """Completion bodies (AOL test part) and search bodies (Home Depot test queries)."""
+    from xmr.apps.qac import make_examples, read_queries
+    from xmr.apps.retrieval import read_judgments, split_queries
+
+    _, test = make_examples(read_queries(DATA / "aol-queries" / "train.query.txt.gz"))
+    complete = [{"prefix": p, "previous": q, "top_k": 10}
+                for q, p in zip(test.previous[:5000], test.prefix[:5000], strict=True)]
+    _, hd_test = split_queries(read_judgments(DATA / "homedepot-search" / "pairs.csv.gz"), 0.2,
+                               seed=0)
+    search = [{"query": q, "top_k": 10} for q in dict.fromkeys(hd_test.queries)]
+    return complete, search
+
+
+def _in_process(paths: dict[str, Path], complete: list[dict], search: list[dict]) -> dict:
+    """p50 / p99 of the library calls the endpoints make, one at a time, one thread."""
+    import xmr
+
+    out = {}
+    for name, fn, bodies in (
+            ("complete", lambda m, b: m.complete(b["prefix"], b["previous"], 10), complete),
+            ("search", lambda m, b: m.search(b["query"], 10), search)):
+        model = xmr.load(paths["aol" if name == "complete" else "homedepot"]).warmup()
+        for b in bodies[:200]:
+            fn(model, b)
+        lat = np.empty(min(len(bodies), 3000))
+        for i, b in enumerate(bodies[:lat.shape[0]]):
+            t = time.perf_counter()
+            fn(model, b)
+            lat[i] = time.perf_counter() - t
+        out[name] = {"p50_ms": float(np.percentile(lat, 50) * 1e3),
+                     "p99_ms": float(np.percentile(lat, 99) * 1e3)}
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(paths: dict[str, Path], workers: int, offload: bool) -> tuple[subprocess.Popen, str,
+                                                                          float]:
+    import httpx
+
+    port = _free_port()
+    cmd = [sys.executable, "-m", "xmr", "-q", "serve", *(f"{k}={v}" for k, v in paths.items()),
+           "--port", str(port), "--workers", str(workers)]
+    if offload:
+        cmd += ["--offload", "true"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server died: {proc.stderr.read()[-2000:]}")
+        time.sleep(0.02)
+    return proc, url, time.perf_counter() - t0
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+async def _reload_both(url: str) -> list[int]:
+    """Reload both models (in a thread: the event loop keeps sending the load)."""
+    import httpx
+
+    def reload() -> list[int]:
+        return [httpx.post(f"{url}/v1/models/{name}/reload", timeout=60).status_code
+                for name in ("aol", "homedepot")]
+
+    return await asyncio.to_thread(reload)
+
+
+def _one_config(label: str, workers: int, offload: bool, paths, mixed, complete_reqs,
+                search_reqs, in_process, seconds: float, step: float) -> dict:
+    proc, url, ready_s = _start(paths, workers, offload)
+    log(f"{label}: ready in {ready_s:.2f} s")
+    res: dict = {"config": label, "workers": workers, "offload": offload, "ready_s": ready_s}
+    try:
+        run_async(closed_loop(url, mixed, 4, 2.0))  # warm connections and caches
+        res["closed"] = {}
+        for clients in (1, 8, 32):
+            r = run_async(closed_loop(url, mixed, clients, seconds)).summary()
+            res["closed"][clients] = r
+            log(f"{label}: closed loop, {clients} clients: {r['throughput_rps']:.0f} req/s, "
+                f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, errors {r['errors']}")
+        res["overhead"] = {}
+        for name, reqs in (("complete", complete_reqs), ("search", search_reqs)):
+            r = run_async(closed_loop(url, reqs, 1, step)).summary()
+            res["overhead"][name] = {"end_to_end_p50_ms": r["p50_ms"],
+                                     "in_process_p50_ms": in_process[name]["p50_ms"],
+                                     "overhead_ms": r["p50_ms"] - in_process[name]["p50_ms"]}
+            log(f"{label}: {name} overhead {res['overhead'][name]['overhead_ms']:.3f} ms "
+                f"(end to end {r['p50_ms']:.3f}, in process {in_process[name]['p50_ms']:.3f})")
+        res["open"] = []
+        for rate in RATES:
+            r = run_async(open_loop(url, mixed, rate, step, seed=rate)).summary()
+            res["open"].append({"rate": rate, **r})
+            log(f"{label}: open loop {rate}/s: p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} "
+                f"ms, errors {r['errors']}, late starts {r['late_starts']}")
+            if r["p99_ms"] > 20 or r["errors"]:
+                break
+        good = [o["rate"] for o in res["open"] if o["p99_ms"] <= 20 and not o["errors"]]
+        res["max_rate_p99_under_20ms"] = max(good) if good else 0
+        codes: list[int] = []
+
+        async def reload() -> None:
+            codes.extend(await _reload_both(url))
+
+        r = run_async(open_loop(url, mixed, 300, seconds, seed=7, during=reload)).summary()
+        res["reload_at_300"] = {**r, "reload_statuses": codes}
+        log(f"{label}: 300/s with a reload: p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
+            f"errors {r['errors']}, reloads {codes}")
+    finally:
+        _stop(proc)
+    return res
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=60.0, help="closed loops and the reload run")
+    p.add_argument("--step", type=float, default=20.0, help="each open-loop rate and overhead")
+    p.add_argument("--configs", default="1,1t,2", help=f"of {', '.join(CONFIGS)}")
+    args = p.parse_args(argv)
+    needed = [DATA / "homedepot-search" / "pairs.csv.gz",
+              DATA / "aol-queries" / "train.query.txt.gz"]
+    if not all(f.exists() for f in needed):
+        print(f"skipping: needs {', '.join(map(str, needed))} (see their PROVENANCE.md)")
+        return 0
+    try:
+        import httpx  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        print(f"skipping: needs {exc.name}: pip install -e '.[serve,bench]'")
+        return 0
+    WORK.mkdir(parents=True, exist_ok=True)
+    paths = _models()
+    complete, search = _inputs()
+    in_process = _in_process(paths, complete, search)
+    log(f"in process: {in_process}")
+    complete_reqs = json_requests("/v1/models/aol/complete", complete)
+    search_reqs = json_requests("/v1/models/homedepot/search", search)
+    mixed = [r for pair in zip(complete_reqs, search_reqs, strict=False) for r in pair]
+    results = {"machine": {"cpus": os.cpu_count()}, "seconds": args.seconds, "step": args.step,
+               "in_process": in_process, "configs": []}
+    for key in args.configs.split(","):
+        label, workers, offload = CONFIGS[key]
+        results["configs"].append(_one_config(label, workers, offload, paths, mixed,
+                                              complete_reqs, search_reqs, in_process,
+                                              args.seconds, args.step))
+    out = HERE / "results" / "serve.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    write_report(results, HERE / "SERVING.md")
+    log(f"wrote {out} and {HERE / 'SERVING.md'}")
+    return 0
+
+
+def write_report(res: dict, path: Path) -> None:
+    ip = res["in_process"]
+    lines = [
+        "# The HTTP service under load", "",
+        f"Regenerated by `python -m benchmarks.serve --seconds {res['seconds']:g} --step "
+        f"{res['step']:g}` ({time.strftime('%Y-%m-%d')}, {res['machine']['cpus']} cores; the "
+        "load generator runs on the same cores). Models: the Home Depot retriever and the AOL "
+        "autocompleter with default settings; requests alternate completion and search (top "
+        "10), taken from the held-out parts of each data set. Latency is measured from when a "
+        "request was due (open loop: its Poisson arrival time) to its response.", "",
+        f"In process, one call at a time: completion p50 {ip['complete']['p50_ms']:.3f} ms / "
+        f"p99 {ip['complete']['p99_ms']:.3f} ms, search p50 {ip['search']['p50_ms']:.3f} ms / "
+        f"p99 {ip['search']['p99_ms']:.3f} ms.", "",
+        "| server | ready s | overhead ms (complete / search) | closed 1 client: req/s, p50, "
+        "p99 | closed 8 | closed 32 | max open-loop rate with p99 < 20 ms | 300/s + reload: p50,"
+        " p99, errors |", "|---" * 7 + "|"]
+    for c in res["configs"]:
+        cl = c["closed"]
+
+        def closed(k, cl=cl):
+            r = cl[k] if k in cl else cl[str(k)]
+            return (f"{r['throughput_rps']:.0f}, {r['p50_ms']:.2f}, {r['p99_ms']:.2f}"
+                    + (f" ({r['errors']} errors)" if r["errors"] else ""))
+
+        o, rl = c["overhead"], c["reload_at_300"]
+        lines.append(
+            f"| {c['config']} | {c['ready_s']:.2f} | {o['complete']['overhead_ms']:.3f} / "
+            f"{o['search']['overhead_ms']:.3f} | {closed(1)} | {closed(8)} | {closed(32)} | "
+            f"{c['max_rate_p99_under_20ms']}/s | {rl['p50_ms']:.2f}, {rl['p99_ms']:.2f}, "
+            f"{rl['errors']} |")
+    lines += ["", "Open loop, every step:", "", "| server | rate /s | p50 ms | p99 ms | errors |",
+              "|---|---|---|---|---|"]
+    for c in res["configs"]:
+        for o in c["open"]:
+            lines.append(f"| {c['config']} | {o['rate']} | {o['p50_ms']:.2f} | {o['p99_ms']:.2f}"
+                         f" | {o['errors']} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
