@@ -26,6 +26,7 @@ from xmr.apps.qac.evaluate import evaluate_completer
 from xmr.apps.qac.generate import generate, split_prefix
 from xmr.cli.main import main
 
+
 def _words(rng: np.random.Generator, n: int, letters: str) -> list[str]:
     words: set[str] = set()
     while len(words) < n:
