@@ -157,16 +157,21 @@ def create_app(models: dict[str, Path] | list[str], config: ServeConfig | None =
             t0 = time.perf_counter()
             name = request.path_params["name"]
             try:
-                follow_peers(name) if board is not None else None
+                if board is not None:
+                    follow_peers(name)
                 served = registry.get(name)  # this request keeps this model to its end
                 handler = handler_for(served, action)
                 data = parse_json(await _read_body(request, cfg.max_body_bytes))
+                t1 = time.perf_counter()
                 if cfg.offload:
                     result = await anyio.to_thread.run_sync(handler, served, data, cfg,
                                                             limiter=limiter)
                 else:
                     result = handler(served, data, cfg)
+                spent = time.perf_counter() - t1
                 response: Response = _Json(result)
+                # the model's share of the request (the handler: field checks and the call)
+                response.headers["server-timing"] = f"model;dur={spent * 1e3:.3f}"
             except RequestError as exc:
                 response = _error(exc)
             except XmrError as exc:  # the library refused the data: the client's mistake
@@ -182,7 +187,10 @@ def create_app(models: dict[str, Path] | list[str], config: ServeConfig | None =
 
         return endpoint
 
-    routes = [
+    routes = [  # model endpoints first: Starlette tries the routes in order
+        *(Route(f"/v1/models/{{name}}/{action}", model_endpoint(action), methods=["POST"])
+          for action in ("complete", "search", "predict", "complete/batch", "search/batch",
+                         "predict/batch")),
         Route("/", demo, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -191,9 +199,6 @@ def create_app(models: dict[str, Path] | list[str], config: ServeConfig | None =
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{name}", one_model, methods=["GET"]),
         Route("/v1/models/{name}/reload", reload, methods=["POST"]),
-        *(Route(f"/v1/models/{{name}}/{action}", model_endpoint(action), methods=["POST"])
-          for action in ("predict", "predict/batch", "search", "search/batch", "complete",
-                         "complete/batch")),
     ]
 
     @asynccontextmanager
