@@ -295,7 +295,11 @@ class QueryAutocompleter(Persistent):
                         if obj.config.method == "past" or obj.config.model_feature else None)
         stored.check(bool(labels) and labels[0] != "" and strictly_sorted(labels),
                      "the queries are not sorted, distinct and non-empty")
+        # counts are summed over prefix ranges and log-transformed: each at least 1, and the
+        # total far from overflowing int64
         stored.check(bool(np.all(counts >= 1)), "a query count is below 1")
+        stored.check(int(counts.max()) <= 2**62 // max(len(labels), 1),
+                     "a query count is too large (the total would overflow)")
         if features is not None:
             model = stored.child("xlinear", XLinearModel)
             stored.check(len(labels) == model.n_labels_,
