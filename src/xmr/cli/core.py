@@ -47,6 +47,14 @@ def add_parsers(sub: argparse._SubParsersAction, parents: list[argparse.Argument
     _add_data(p)
     c.add_model(p, output=True)
     c.add_threads(p)
+    p.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help="train on a Dask cluster: a scheduler address (tcp://host:8786) or "
+                        "local:N (N local worker processes of one thread); the meta-tree is "
+                        "built here, sub-trees on the workers; same model as without it "
+                        "(needs pip install 'xmr[dask]')")
+    p.add_argument("--dask-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="give up when the Dask scheduler does not answer within this time "
+                        "(default: 10)")
     c.add_config_flags(p, XLinearConfig)
     p.set_defaults(func=cmd_train)
 
@@ -128,7 +136,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = _load_data(args)
     logger.info("read %s: %d rows, %d features, %d labels in %.2f s", args.input,
                 data.X.shape[0], data.X.shape[1], data.Y.shape[1], time.perf_counter() - t0)
-    model = XLinearModel(cfg).fit(data.X, data.Y, threads=args.threads)
+    if args.dask is None:
+        model = XLinearModel(cfg).fit(data.X, data.Y, threads=args.threads)
+    else:
+        from ..distributed import connect
+
+        with connect(args.dask, timeout=args.dask_timeout) as client:
+            model = XLinearModel(cfg).fit(data.X, data.Y, threads=args.threads,
+                                          executor=client)
     model.save(args.model)
     logger.info("saved model to %s", args.model)
     return 0

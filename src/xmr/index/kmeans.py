@@ -45,18 +45,46 @@ def hierarchical_kmeans(embedding: sp.spmatrix, config: IndexerConfig | None = N
     """
     config = config or IndexerConfig()
     emb = as_csr(embedding, name="label embedding")
-    n_labels, dim = emb.shape
+    n_labels = emb.shape[0]
     if n_labels <= config.max_leaf_size:
         return LabelTree.flat(n_labels)
     depth = binary_depth(n_labels, config.max_leaf_size)
-    perm = np.arange(n_labels, dtype=np.int32)
-    seg_ptr = np.array([0, n_labels], dtype=np.int64)
     start = time.perf_counter()
+    perm, seg_ptr = split_levels(emb, np.arange(n_labels, dtype=np.int32),
+                                 np.array([0, n_labels], dtype=np.int64), 0, depth, config)
+    tree = tree_from_segments(perm, seg_ptr, config.branching_factor)
+    logger.info("indexing: %d labels into %d leaf clusters, tree levels %s, took %.2f s",
+                n_labels, seg_ptr.shape[0] - 1, tree.level_sizes(), time.perf_counter() - start)
+    return tree
+
+
+def split_levels(emb: sp.csr_matrix, perm: np.ndarray, seg_ptr: np.ndarray, first: int,
+                 last: int, config: IndexerConfig, first_segment: int = 0
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Run binary levels ``first .. last - 1`` of the 2-means tree on some of its segments.
+
+    Every split depends only on its segment's labels (in their current order), the seed and the
+    segment's global id, so a run over all segments and separate runs over groups of them (on
+    other machines: :mod:`xmr.distributed`) give the same bits.
+
+    Parameters
+    ----------
+    emb : csr (n, dim), the embeddings of the labels ``perm`` refers to
+    perm : int32 (m,), label rows of ``emb`` grouped by segment (modified in place)
+    seg_ptr : int64 (k + 1,), the segments of level ``first`` held in ``perm``
+    first, last : binary levels to run (level 0 is the root)
+    first_segment : global index, within level ``first``, of the first segment held
+
+    Returns
+    -------
+    (perm, seg_ptr) at level ``last``: 2**(last - first) times as many segments
+    """
     csc = None
-    for level in range(depth):
+    for level in range(first, last):
         n_seg = seg_ptr.shape[0] - 1
-        seg_offset = (1 << level) - 1
-        if n_seg < _WIDE_SEGMENTS:
+        # global id of this call's segment 0 at this level (each segment's random stream)
+        seg_offset = (1 << level) - 1 + first_segment * (1 << (level - first))
+        if (1 << level) < _WIDE_SEGMENTS:
             if csc is None:  # the transpose lets centroid sums run in parallel over features
                 csc = emb.tocsc()
                 csc.sort_indices()
@@ -65,14 +93,18 @@ def hierarchical_kmeans(embedding: sp.spmatrix, config: IndexerConfig | None = N
             _split_many(emb, perm, seg_ptr, config.n_iter, config.seed, seg_offset)
         sizes = np.diff(seg_ptr)
         mids = seg_ptr[:-1] + (sizes + 1) // 2
-        seg_ptr = np.concatenate([np.stack([seg_ptr[:-1], mids], axis=1).ravel(), [n_labels]])
-        logger.debug("k-means level %d/%d: %d clusters", level + 1, depth, 2 * n_seg)
-    cluster_of_label = np.empty(n_labels, dtype=np.int64)
+        seg_ptr = np.concatenate([np.stack([seg_ptr[:-1], mids], axis=1).ravel(),
+                                  seg_ptr[-1:]])
+        logger.debug("k-means level %d: %d clusters", level + 1, 2 * n_seg)
+    return perm, seg_ptr
+
+
+def tree_from_segments(perm: np.ndarray, seg_ptr: np.ndarray, branching_factor: int) -> LabelTree:
+    """The B-ary tree over the leaf segments of the 2-means tree (labels ``perm`` grouped by
+    ``seg_ptr``)."""
+    cluster_of_label = np.empty(perm.shape[0], dtype=np.int64)
     cluster_of_label[perm] = np.repeat(np.arange(seg_ptr.shape[0] - 1), np.diff(seg_ptr))
-    tree = LabelTree.from_leaf_clusters(cluster_of_label, config.branching_factor)
-    logger.info("indexing: %d labels into %d leaf clusters, tree levels %s, took %.2f s",
-                n_labels, seg_ptr.shape[0] - 1, tree.level_sizes(), time.perf_counter() - start)
-    return tree
+    return LabelTree.from_leaf_clusters(cluster_of_label, branching_factor)
 
 
 def _split_many(emb: sp.csr_matrix, perm: np.ndarray, seg_ptr: np.ndarray, n_iter: int,

@@ -73,8 +73,8 @@ class XLinearModel(Persistent):
 
     # -- training -------------------------------------------------------------------------------
     def fit(self, X, Y, *, tree: LabelTree | None = None, embedding=None, label_features=None,
-            threads: int | None = None,
-            progress: Callable[[str], None] | None = None) -> XLinearModel:
+            threads: int | None = None, progress: Callable[[str], None] | None = None,
+            executor: Any = None) -> XLinearModel:
         """Index the labels (unless ``tree`` is given) and train every level.
 
         Parameters
@@ -91,7 +91,11 @@ class XLinearModel(Persistent):
         threads : int, optional
             Threads to use (default: all).
         progress : callable(str), optional
-            Receives one message per finished stage.
+            Receives one message per finished stage (and per finished job when distributed).
+        executor : dask.distributed.Client or an executor of :mod:`xmr.distributed`, optional
+            Run the clustering of sub-trees and the training of every sub-tree as jobs on its
+            workers (PECOS's split; see :mod:`xmr.distributed.train`). The model is the same
+            bits as without it. Needs ``solver.negatives="tfn"`` (the default).
 
         Returns
         -------
@@ -107,8 +111,15 @@ class XLinearModel(Persistent):
             raise DataError("Y has no positive entries: every label is unused")
         cfg = self.config
         start = time.perf_counter()
+        if tree is not None and not isinstance(tree, LabelTree):
+            raise ConfigError(f"tree must be a LabelTree; got {type(tree).__name__}")
+        if tree is not None and tree.n_labels != Y.shape[1]:
+            raise DataError(f"the tree has {tree.n_labels} labels but Y has {Y.shape[1]}")
         with num_threads(threads):
-            if tree is None:
+            if executor is not None:
+                tree, weights, biases = self._fit_distributed(X, Y, tree, embedding,
+                                                              label_features, executor, progress)
+            elif tree is None:
                 t0 = time.perf_counter()
                 if embedding is None:
                     emb = label_embedding(cfg.indexer.embedding, X, Y, label_features)
@@ -120,11 +131,8 @@ class XLinearModel(Persistent):
                 tree = hierarchical_kmeans(emb, cfg.indexer)
                 _report(progress, f"indexing: {Y.shape[1]} labels, levels {tree.level_sizes()}, "
                                   f"{time.perf_counter() - t0:.2f} s")
-            elif not isinstance(tree, LabelTree):
-                raise ConfigError(f"tree must be a LabelTree; got {type(tree).__name__}")
-            elif tree.n_labels != Y.shape[1]:
-                raise DataError(f"the tree has {tree.n_labels} labels but Y has {Y.shape[1]}")
-            weights, biases = train_tree(X, Y, tree, cfg.solver, cfg.predict, progress)
+            if executor is None:
+                weights, biases = train_tree(X, Y, tree, cfg.solver, cfg.predict, progress)
             self.layout_ = build_layout(tree, weights, biases, cfg.solver.bias, X.shape[1])
         self.n_features_ = X.shape[1]
         self.n_labels_ = Y.shape[1]
@@ -134,8 +142,36 @@ class XLinearModel(Persistent):
                           "labels": int(Y.shape[1]), "positives": int(Y.nnz),
                           "weights": int(self.layout_.nnz), "levels": self.layout_.depth,
                           "seconds": round(seconds, 3)}
+        if executor is not None:
+            self.training_["distributed"] = self._distributed_report.as_dict()
         _report(progress, f"training took {seconds:.2f} s ({self.layout_.nnz} weights)")
         return self
+
+    def _fit_distributed(self, X, Y, tree, embedding, label_features, executor, progress):
+        """Index and train through ``executor`` (see :mod:`xmr.distributed.train`)."""
+        from ..distributed.executor import as_executor
+        from ..distributed.train import fit_tree
+
+        cfg = self.config
+
+        def make_embedding() -> sp.csr_matrix:
+            if embedding is None:
+                return label_embedding(cfg.indexer.embedding, X, Y, label_features)
+            emb = as_csr(embedding, name="embedding")
+            if emb.shape[0] != Y.shape[1]:
+                raise DataError(f"embedding has {emb.shape[0]} rows but Y has {Y.shape[1]} "
+                                f"labels")
+            return emb
+
+        t0 = time.perf_counter()
+        executor = as_executor(executor)  # a Dask client's workers are warmed here
+        warm = time.perf_counter() - t0
+        tree, weights, biases, report = fit_tree(
+            X, Y, cfg, executor, tree=tree, embedding=make_embedding, progress=progress,
+            embedding_is_pifa=embedding is None and cfg.indexer.embedding == "pifa")
+        report.stages["warm workers"] = warm
+        self._distributed_report = report
+        return tree, weights, biases
 
     # -- inference ------------------------------------------------------------------------------
     def _inputs(self, X: sp.csr_matrix) -> sp.csr_matrix:

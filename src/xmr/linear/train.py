@@ -167,7 +167,8 @@ def _run_jobs(X, prow_ptr, prow_idx, pos_ptr, pos_idx, jobs, caps, n_children, c
 
 def train_level(X: sp.csr_matrix, parent_rows: sp.spmatrix, targets: sp.csr_matrix,
                 cptr: np.ndarray, cfg: SolverConfig, child_id_offset: int,
-                slots: _SlotBuffer | None = None) -> tuple[LevelWeights, np.ndarray]:
+                slots: _SlotBuffer | None = None,
+                level_size: int | None = None) -> tuple[LevelWeights, np.ndarray]:
     """Train one level: one binary problem per child node, on its parent's rows.
 
     Parameters
@@ -178,6 +179,9 @@ def train_level(X: sp.csr_matrix, parent_rows: sp.spmatrix, targets: sp.csr_matr
     cptr : int64 (n_parents + 1,), children range of each parent
     child_id_offset : global id of child 0 (per-child random streams)
     slots : reusable output buffer (one per training run)
+    level_size : nodes of the whole level when these children are a part of it (a distributed
+        job): the slot size per child is set by the whole level, so that a job of a few
+        children does not allocate (and page in) a full slot for each of them
 
     Returns
     -------
@@ -199,7 +203,7 @@ def train_level(X: sp.csr_matrix, parent_rows: sp.spmatrix, targets: sp.csr_matr
     # A child's slot holds at most its parent's local features, but pruning keeps far fewer:
     # cap slots so that a level needs ~_MAX_SLOTS in all; children that overflow are solved
     # again with a full slot (same result: every child's solve is independent).
-    cap = np.minimum(full, max(256, _MAX_SLOTS // max(n_children, 1)))
+    cap = np.minimum(full, max(256, _MAX_SLOTS // max(level_size or n_children, 1)))
     out_cnt = np.zeros(n_children, dtype=np.int64)
     out_bias = np.zeros(n_children, dtype=np.float32)
     pieces: list = []
