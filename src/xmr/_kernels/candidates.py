@@ -160,3 +160,21 @@ def candidate_rows(lo, hi, ids0, sc0, ids1, sc1, ids2, sc2, x_ptr, x_idx, x_val,
                 p = ids[i, j]
                 if p >= 0:
                     rank[p] = -1
+
+
+@kernel
+def block_row_norms(indptr, indices, data, word_end, word, char):
+    """L2 norm of the word part (columns < ``word_end``) and of the character part of every
+    CSR row, summed in float64 in the row's order; written to ``word`` / ``char`` (float32,
+    n_rows). A kernel so that loading a retriever never holds the GIL for long."""
+    for r in range(indptr.shape[0] - 1):
+        w = 0.0
+        c = 0.0
+        for k in range(indptr[r], indptr[r + 1]):
+            v = np.float64(data[k])
+            if indices[k] < word_end:
+                w += v * v
+            else:
+                c += v * v
+        word[r] = np.sqrt(w)
+        char[r] = np.sqrt(c)

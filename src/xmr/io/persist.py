@@ -217,7 +217,8 @@ def decode_strings(buf: np.ndarray, chars: np.ndarray) -> list[str]:
             or (chars.shape[0] > 1 and np.any(np.diff(chars) < 0)):
         raise ValueError("its offsets do not match its text")
     out: list[str] = []
-    chunk = 50_000  # bounded C calls: a loading thread must not hold the GIL for long
+    chars = np.asarray(chars)  # a plain array: slices of a memmap are slow to make
+    chunk = 10_000  # bounded C calls: a loading thread must not hold the GIL for long
     for lo in range(0, chars.shape[0] - 1, chunk):
         bounds = chars[lo:lo + chunk + 1].tolist()
         out += [text[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

@@ -132,14 +132,25 @@ def generate(lex: Lexicon, past_ids: np.ndarray, labels: list[str], prefix: str,
     return Candidates(texts, flags)
 
 
+_SLICE = 10_000
+
+
 class Featurizer:
     """Feature rows of candidates (see ``FEATURES``) from a lexicon and the past queries."""
 
     def __init__(self, lex: Lexicon, labels: list[str], counts: np.ndarray) -> None:
         self.lex = lex
         self.cum_counts = np.concatenate([[0], np.cumsum(counts)])
-        self.word_index = {w: i for i, w in enumerate(lex.words)}
-        self.query_count = dict(zip(labels, counts.tolist(), strict=True))
+        # built in slices: a server reloading a model in a background thread must not lose
+        # the GIL to one long C call (a dict of 150K entries takes ~35 ms)
+        self.word_index: dict[str, int] = {}
+        self.query_count: dict[str, int] = {}
+        for lo in range(0, len(lex.words), _SLICE):
+            part = lex.words[lo:lo + _SLICE]
+            self.word_index.update(zip(part, range(lo, lo + len(part)), strict=True))
+        for lo in range(0, len(labels), _SLICE):
+            self.query_count.update(zip(labels[lo:lo + _SLICE],
+                                        counts[lo:lo + _SLICE].tolist(), strict=True))
         self.log_total = math.log(lex.total + 1.0)
         self.word_total = float(lex.word_count.sum()) + 1.0
 
