@@ -194,3 +194,13 @@ def test_a_given_embedding_travels_with_the_clustering_jobs(problem):
     model = XLinearModel(cfg).fit(problem.X_train, problem.Y_train, embedding=emb,
                                   executor=_Slots(3))
     assert _same_model(model, expected)
+
+
+def test_a_cluster_without_workers_is_refused():
+    from distributed import Client, LocalCluster
+
+    from xmr.distributed import DaskExecutor
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster, \
+            Client(cluster) as client, pytest.raises(ConfigError, match="has no workers"):
+        DaskExecutor(client, wait_for_workers=0.5)

@@ -70,19 +70,33 @@ class DaskExecutor:
         joins later, before its first job (a worker plugin).
     """
 
-    def __init__(self, client: Any, *, warm: bool = True) -> None:
+    def __init__(self, client: Any, *, warm: bool = True,
+                 wait_for_workers: float = CONNECT_TIMEOUT) -> None:
         self.client = client
         self._token = uuid.uuid4().hex[:8]
         self._amm_was_running: bool | None = None
         self.warmup: dict[str, float] = {}
+        if not self._workers():  # jobs would wait forever on a cluster without workers
+            try:
+                client.wait_for_workers(1, timeout=wait_for_workers)
+            except (TimeoutError, OSError):
+                raise ConfigError(f"the Dask cluster at {client.scheduler.address} has no "
+                                  f"workers (waited {wait_for_workers:g} s); start some with "
+                                  f"'dask worker {client.scheduler.address}'") from None
         if warm:
             self.warmup = warm_workers(client)
+
+    def _workers(self) -> dict[str, Any]:
+        try:
+            info = self.client.scheduler_info(n_workers=-1)  # newer Dask lists only a few
+        except TypeError:
+            info = self.client.scheduler_info()
+        return info.get("workers", {})
 
     @property
     def slots(self) -> int:
         """Threads of all workers together."""
-        info = self.client.scheduler_info(n_workers=-1)["workers"]
-        return max(1, sum(int(w.get("nthreads", 1)) for w in info.values()))
+        return max(1, sum(int(w.get("nthreads", 1)) for w in self._workers().values()))
 
     def share(self, **objects: Any) -> dict[str, Any]:
         # Dask's active memory manager drops replicas no waiting task needs (between two
