@@ -89,7 +89,12 @@ def main(argv=None) -> int:
     p.add_argument("--local-threads", type=int, default=2)
     p.add_argument("--project", default="4,8,16", help="worker counts to project ('' = none)")
     p.add_argument("--test-rows", type=int, default=20_000)
+    p.add_argument("--smoke", action="store_true",
+                   help="a seconds-long run on gen-2k that writes nothing (CI keeps this "
+                        "script working)")
     args = p.parse_args(argv)
+    if args.smoke:
+        args.dataset, args.project, args.test_rows = "gen-2k", "2", 200
     try:
         import distributed  # noqa: F401
     except ImportError:
@@ -189,6 +194,11 @@ def main(argv=None) -> int:
         print(f"| projected, {pr['workers']} workers | {pr['projected_s']:.1f} | "
               f"{one['train_s'] / pr['projected_s'] if one else 0:.2f}x | "
               f"{pr['projected_s'] / local_s:.2f} | | | | |")
+    if args.smoke:
+        if not all(r["identical"] for r in rows):
+            print("smoke: a distributed model differs from the local one")
+            return 1
+        return 0
     out = HERE / "results" / f"distributed-{args.dataset}.json"
     out.write_text(json.dumps({"dataset": args.dataset, "threads_on_machine": os.cpu_count(),
                                "x_y_bytes": size_xy, "runs": rows, "projections": projections,

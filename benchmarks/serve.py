@@ -177,15 +177,9 @@ def _one_config(label: str, workers: int, offload: bool, paths, mixed, complete_
                 break
         good = [o["rate"] for o in res["open"] if o["p99_ms"] <= 20 and not o["errors"]]
         res["max_rate_p99_under_20ms"] = max(good) if good else 0
-        codes: list[int] = []
-
-        async def reload() -> None:
-            codes.extend(await _reload_both(url))
-
-        r = run_async(open_loop(url, mixed, 300, seconds, seed=7, during=reload)).summary()
-        res["reload_at_300"] = {**r, "reload_statuses": codes}
+        r = res["reload_at_300"] = _reload_at_300(url, mixed, seconds)
         log(f"{label}: 300/s with a reload: p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
-            f"errors {r['errors']}, reloads {codes}")
+            f"errors {r['errors']}, reloads {r['reload_statuses']}")
     finally:
         _stop(proc)
     return res
@@ -201,6 +195,9 @@ def main(argv=None) -> int:
                    help="only the server overhead of one worker, --step seconds per endpoint, "
                         "the in-process calls measured just before (writes "
                         "results/serve-overhead.json)")
+    p.add_argument("--reload-only", action="store_true",
+                   help="only the 300/s run with a reload of both models, --seconds long, for "
+                        "each of --configs (writes results/serve-reload-<time>.json)")
     args = p.parse_args(argv)
     needed = [DATA / "homedepot-search" / "pairs.csv.gz",
               DATA / "aol-queries" / "train.query.txt.gz"]
@@ -223,6 +220,8 @@ def main(argv=None) -> int:
     mixed = [r for pair in zip(complete_reqs, search_reqs, strict=False) for r in pair]
     if args.overhead_only:
         return _overhead_only(paths, complete_reqs, search_reqs, in_process, args.step)
+    if args.reload_only:
+        return _reload_only(paths, mixed, args.configs.split(","), args.seconds)
     results = {"machine": {"cpus": os.cpu_count()}, "seconds": args.seconds, "step": args.step,
                "in_process": in_process, "configs": []}
     for key in args.configs.split(","):
@@ -254,6 +253,36 @@ def _overhead_only(paths, complete_reqs, search_reqs, in_process, step: float) -
     finally:
         _stop(proc)
     target = HERE / "results" / f"serve-overhead-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(out, indent=1))
+    log(f"wrote {target}")
+    return 0
+
+
+def _reload_at_300(url: str, mixed, seconds: float) -> dict:
+    codes: list[int] = []
+
+    async def reload() -> None:
+        codes.extend(await _reload_both(url))
+
+    r = run_async(open_loop(url, mixed, 300, seconds, seed=7, during=reload)).summary()
+    return {**r, "reload_statuses": codes}
+
+
+def _reload_only(paths, mixed, configs: list[str], seconds: float) -> int:
+    out: dict = {"machine": {"cpus": os.cpu_count()}, "seconds": seconds, "configs": []}
+    for key in configs:
+        label, workers, offload = CONFIGS[key]
+        proc, url, ready_s = _start(paths, workers, offload)
+        try:
+            run_async(closed_loop(url, mixed, 4, 2.0))  # warm connections and caches
+            r = _reload_at_300(url, mixed, seconds)
+        finally:
+            _stop(proc)
+        out["configs"].append({"config": label, "ready_s": ready_s, "reload_at_300": r})
+        log(f"{label}: 300/s with a reload: p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
+            f"errors {r['errors']}, reloads {r['reload_statuses']}")
+    target = HERE / "results" / f"serve-reload-{time.strftime('%Y%m%d-%H%M%S')}.json"
     target.parent.mkdir(exist_ok=True)
     target.write_text(json.dumps(out, indent=1))
     log(f"wrote {target}")
