@@ -129,8 +129,9 @@ def main(argv=None) -> int:
         with local_cluster(n) as client:
             t0 = time.perf_counter()
             from xmr.distributed import DaskExecutor
+            from xmr.linear.distributed import warm_kernels
 
-            executor = DaskExecutor(client)
+            executor = DaskExecutor(client, warm=warm_kernels)
             warm = time.perf_counter() - t0
             client.run(_count_received_bytes)
             before = _worker_stats(client)

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from xmr import XLinearConfig, XLinearModel
 from xmr.cli.main import main
 from xmr.distributed import LocalExecutor, connect, local_cluster
-from xmr.distributed.jobs import plan_jobs
 from xmr.errors import ConfigError
 from xmr.io.datasets import write_xc
+from xmr.linear.jobs import plan_jobs
 from xmr.synthetic import make_problem
 
 pytest.importorskip("distributed")

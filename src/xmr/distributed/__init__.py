@@ -1,13 +1,13 @@
-"""Distributed training: XR-Linear's clustering and sub-tree training as jobs on Dask workers.
+"""The executor seam of distributed training: where XR-Linear's training jobs run.
 
 ``XLinearModel.fit(X, Y, executor=client)`` with a ``dask.distributed.Client``, or
 ``xmr train ... --dask tcp://scheduler:8786`` / ``--dask local:4``. See ``docs/distributed.md``.
-The jobs and their planning (:mod:`.jobs`, :mod:`.train`) need only numpy and scipy; the Dask
-executor (:mod:`.executor`) imports ``dask.distributed`` when used (``pip install 'xmr[dask]'``).
+The jobs and their planning are training code (:mod:`xmr.linear.jobs`,
+:mod:`xmr.linear.distributed`); this package only places data and runs jobs, and imports
+``dask.distributed`` when used (``pip install 'xmr[dask]'``). It imports nothing of the
+engine above it.
 """
 
 from .executor import DaskExecutor, LocalExecutor, as_executor, connect, local_cluster
-from .train import DistributedReport, fit_tree
 
-__all__ = ["DaskExecutor", "DistributedReport", "LocalExecutor", "as_executor", "connect",
-           "fit_tree", "local_cluster"]
+__all__ = ["DaskExecutor", "LocalExecutor", "as_executor", "connect", "local_cluster"]

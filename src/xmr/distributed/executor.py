@@ -31,7 +31,7 @@ class LocalExecutor:
     """Run jobs one after another in this process; each job uses this thread's thread count.
 
     The reference for the distributed path (same jobs, same results, no cluster) and what
-    ``executor=None`` means for :func:`xmr.distributed.train.fit_tree`.
+    ``executor=None`` means for :func:`xmr.linear.distributed.fit_tree`.
     """
 
     slots = 1
@@ -65,12 +65,14 @@ class DaskExecutor:
     Parameters
     ----------
     client : dask.distributed.Client
-    warm : bool
-        Load (or compile) xmr's training kernels on every worker, and on every worker that
+    warm : callable() or None
+        Run on every worker, and on every worker that joins later, before its first job: the
+        caller's warm-up (training passes one that loads or compiles its kernels). Handed in
+        so that this seam never imports the training code above it.
         joins later, before its first job (a worker plugin).
     """
 
-    def __init__(self, client: Any, *, warm: bool = True,
+    def __init__(self, client: Any, *, warm: Callable[[], object] | None = None,
                  wait_for_workers: float = CONNECT_TIMEOUT) -> None:
         self.client = client
         self._token = uuid.uuid4().hex[:8]
@@ -83,8 +85,8 @@ class DaskExecutor:
                 raise ConfigError(f"the Dask cluster at {client.scheduler.address} has no "
                                   f"workers (waited {wait_for_workers:g} s); start some with "
                                   f"'dask worker {client.scheduler.address}'") from None
-        if warm:
-            self.warmup = warm_workers(client)
+        if warm is not None:
+            self.warmup = warm_workers(client, warm)
 
     def _workers(self) -> dict[str, Any]:
         try:
@@ -184,18 +186,7 @@ def _arrived(value: Any) -> _Aligned:
     return _Aligned(value)
 
 
-def _warm_kernels() -> float:
-    """Run a tiny problem through the clustering and training kernels (loads them from the
-    numba cache, or compiles them on a cold worker); returns seconds."""
-    from ..compile import _exercise_index, _exercise_train
-
-    t0 = time.perf_counter()
-    _exercise_index()
-    _exercise_train()
-    return time.perf_counter() - t0
-
-
-def warm_workers(client: Any) -> dict[str, float]:
+def warm_workers(client: Any, warm: Callable[[], object]) -> dict[str, float]:
     """Warm every worker now and every worker that joins later (a ``WorkerPlugin``).
 
     Returns
@@ -208,7 +199,9 @@ def warm_workers(client: Any) -> dict[str, float]:
         name = "xmr-warm-kernels"
 
         def setup(self, worker: Any) -> None:
-            worker.xmr_warmup_seconds = _warm_kernels()
+            t0 = time.perf_counter()
+            warm()
+            worker.xmr_warmup_seconds = time.perf_counter() - t0
 
     client.register_plugin(_Warm(), name=_Warm.name)
     seconds = client.run(lambda dask_worker: getattr(dask_worker, "xmr_warmup_seconds", 0.0))
@@ -287,13 +280,14 @@ def _import_distributed() -> Any:
     return distributed
 
 
-def as_executor(executor: Any) -> Any:
+def as_executor(executor: Any, warm: Callable[[], object] | None = None) -> Any:
     """``executor`` as an xmr executor: a ``dask.distributed.Client`` is wrapped in a
-    :class:`DaskExecutor`; an executor is returned as it is."""
+    :class:`DaskExecutor` whose workers run ``warm`` first; an executor is returned as it
+    is."""
     if isinstance(executor, (LocalExecutor, DaskExecutor)):
         return executor
     if type(executor).__name__ == "Client" and hasattr(executor, "scatter"):
-        return DaskExecutor(executor)
+        return DaskExecutor(executor, warm=warm)
     if hasattr(executor, "run") and hasattr(executor, "share") and hasattr(executor, "slots"):
         return executor
     raise ConfigError(f"executor must be a dask.distributed.Client or an xmr executor "

@@ -94,7 +94,7 @@ class XLinearModel(Persistent):
             Receives one message per finished stage (and per finished job when distributed).
         executor : dask.distributed.Client or an executor of :mod:`xmr.distributed`, optional
             Run the clustering of sub-trees and the training of every sub-tree as jobs on its
-            workers (PECOS's split; see :mod:`xmr.distributed.train`). The model is the same
+            workers (PECOS's split; see :mod:`xmr.linear.distributed`). The model is the same
             bits as without it. Needs ``solver.negatives="tfn"`` (the default).
 
         Returns
@@ -148,9 +148,9 @@ class XLinearModel(Persistent):
         return self
 
     def _fit_distributed(self, X, Y, tree, embedding, label_features, executor, progress):
-        """Index and train through ``executor`` (see :mod:`xmr.distributed.train`)."""
+        """Index and train through ``executor`` (see :mod:`xmr.linear.distributed`)."""
         from ..distributed.executor import as_executor
-        from ..distributed.train import fit_tree
+        from .distributed import fit_tree, warm_kernels
 
         cfg = self.config
 
@@ -164,7 +164,7 @@ class XLinearModel(Persistent):
             return emb
 
         t0 = time.perf_counter()
-        executor = as_executor(executor)  # a Dask client's workers are warmed here
+        executor = as_executor(executor, warm=warm_kernels)  # a Dask client's workers warm up
         warm = time.perf_counter() - t0
         tree, weights, biases, report = fit_tree(
             X, Y, cfg, executor, tree=tree, embedding=make_embedding, progress=progress,

@@ -22,9 +22,9 @@ import scipy.sparse as sp
 
 from ..index.config import IndexerConfig
 from ..index.kmeans import split_levels
-from ..linear.config import SolverConfig
-from ..linear.train import LevelWeights, _SlotBuffer, train_level
 from ..sparse import as_csr, l2_normalize_rows
+from .config import SolverConfig
+from .train import LevelWeights, _SlotBuffer, train_level
 
 
 # -- clustering jobs ---------------------------------------------------------------------------

@@ -32,14 +32,16 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ..distributed.executor import LocalExecutor
 from ..errors import ConfigError
+from ..index.config import IndexerConfig
+from ..index.embed import pifa
 from ..index.kmeans import binary_depth, split_levels, tree_from_segments
 from ..index.tree import LabelTree
-from ..linear.config import XLinearConfig
-from ..linear.train import LevelWeights
 from ..sparse import as_csr, l2_normalize_rows
-from .executor import LocalExecutor
+from .config import XLinearConfig
 from .jobs import assemble_level, cluster_segment, node_work, plan_jobs, train_job
+from .train import LevelWeights
 
 logger = logging.getLogger(__name__)
 
@@ -210,5 +212,19 @@ def fit_tree(X: sp.csr_matrix, Y: sp.csr_matrix, config: XLinearConfig, executor
         weights, biases = train(X, Y, tree, config, executor, slots, shared, progress, report)
         report.stages["total"] = time.perf_counter() - t0
     finally:
-        getattr(executor, "close", lambda: None)()
+        executor.close()
     return tree, weights, biases, report
+
+
+def warm_kernels() -> None:
+    """Run a tiny problem through every kind of job, in this process: loads (or, on a fresh
+    machine, compiles) the kernels a worker needs before its first real job."""
+    from ..sparse import as_label_csr
+    from ..synthetic import make_problem
+
+    p = make_problem(256, n_train=400, n_test=10, n_features=300, seed=0)
+    X = l2_normalize_rows(as_csr(p.X_train))
+    Y = as_label_csr(p.Y_train, n_rows=X.shape[0])
+    cfg = XLinearConfig(indexer=IndexerConfig(branching_factor=4, max_leaf_size=8))
+    # 5 binary levels: 3 split jointly on the "client", 2 in clustering jobs
+    fit_tree(X, Y, cfg, LocalExecutor(), embedding=lambda: pifa(X, Y), embedding_is_pifa=True)
