@@ -122,7 +122,9 @@ def test_help_shows_the_real_defaults_of_each_application(capsys, monkeypatch):
     assert '(default: "pifa+label-features")' in text
 
 
-def test_user_errors_are_one_line_before_long_work(data_files, tmp_path, capsys):
+def test_user_errors_are_one_line_before_long_work(data_files, tmp_path, capsys, monkeypatch):
+    # as on a fresh clone: every kernel group cold, so long work would be announced
+    monkeypatch.setattr("xmr.compile.cold_parts", lambda parts=("text",): list(parts))
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert main(["train", "-i", str(data_files / "train.txt.gz"),
@@ -132,6 +134,10 @@ def test_user_errors_are_one_line_before_long_work(data_files, tmp_path, capsys)
     assert main(["predict", "-i", str(data_files / "test.txt"), "-m", str(tmp_path / "none"),
                  "--top-k", "1000000000"]) == 2
     assert "--top-k must be in [1, 100000]" in capsys.readouterr().err
+    # once the checks pass, the first run says that it is compiling
+    assert main(["predict", "-i", str(data_files / "test.txt"), "-m", str(tmp_path / "none")]) \
+        == 2
+    assert "compiling the text kernels" in capsys.readouterr().err
 
 
 def test_usage_errors_are_one_line(capsys):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import math
 import os
 import sys
@@ -26,6 +27,23 @@ from ..io.store import check_output_dir
 
 class UsageError(XmrError):
     """A bad command line (bad flag values, unusable paths)."""
+
+
+def announce_compilation() -> None:
+    """Say so when this run will compile kernels (the first run on a machine), instead of
+    sitting silent for tens of seconds.
+
+    Verbs call it after their cheap checks of flags and paths, so a usage error is reported
+    alone, before any long work is announced.
+    """
+    from ..compile import cold_parts
+
+    cold = cold_parts()
+    if cold:
+        logging.getLogger("xmr.cli").info(
+            "first run on this machine: compiling the %s kernels as they are needed (about "
+            "10-40 s once, cached afterwards; 'xmr compile' does it ahead of time)",
+            ", ".join(cold))
 
 
 def flag(path: str) -> str:

@@ -132,6 +132,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = c.config_from_args(args, XLinearConfig)
     c.check_model_output(args.model)
+    c.announce_compilation()
     t0 = time.perf_counter()
     data = _load_data(args)
     logger.info("read %s: %d rows, %d features, %d labels in %.2f s", args.input,
@@ -154,6 +155,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     knobs = _predict_knobs(args)
     c.check_output_file(args.output)
+    c.announce_compilation()
     model = XLinearModel.load(args.model)
     names = _label_names(args.label_names, model.n_labels_) if args.label_names else None
     data = _load_data(args)
@@ -208,6 +210,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ks = c.parse_ks(args.ks)
     knobs = _predict_knobs(args)
     c.check_output_file(args.output)
+    c.announce_compilation()
     model = XLinearModel.load(args.model)
     data = _load_data(args)
     X = _fit_columns(data.X, model.n_features_, args.input)

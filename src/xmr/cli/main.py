@@ -72,7 +72,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = xmr_logger.level
     xmr_logger.setLevel(logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
     try:
-        _announce_compilation(args)
         return args.func(args)
     except XmrError as exc:
         return _fail(verb, str(exc))
@@ -94,21 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         xmr_logger.removeHandler(handler)
         xmr_logger.setLevel(previous)
-
-
-def _announce_compilation(args: argparse.Namespace) -> None:
-    """Say so when this run will compile kernels (the first run on a machine), instead of
-    sitting silent for tens of seconds."""
-    if args.command in ("config", "info", "verify", "compile", "demo"):
-        return
-    from ..compile import cold_parts
-
-    cold = cold_parts()
-    if cold:
-        logging.getLogger("xmr.cli").info(
-            "first run on this machine: compiling the %s kernels as they are needed (about "
-            "10-40 s once, cached afterwards; 'xmr compile' does it ahead of time)",
-            ", ".join(cold))
 
 
 def _fail(verb: str, message: str) -> int:

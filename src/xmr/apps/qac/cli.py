@@ -95,6 +95,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = c.config_from_args(args, QacConfig)
     c.check_model_output(args.model)
+    c.announce_compilation()
     train, _, split = _split(args)
     t0 = time.perf_counter()
     model = QueryAutocompleter(cfg).fit(train, threads=args.threads)
@@ -110,6 +111,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_completer
 
     c.check_output_file(args.output)
+    c.announce_compilation()
     model = QueryAutocompleter.load(args.model)
     _, test, _ = _split(args, model.training_.get("split", {}))
     result = evaluate_completer(model, test, with_bleu=not args.no_bleu)
@@ -123,6 +125,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
     knobs = c.check_knobs(args)
     c.check_output_file(args.output)
+    c.announce_compilation()
     model = QueryAutocompleter.load(args.model)
     if args.prefix:
         inputs = ((args.previous, p) for p in args.prefix)

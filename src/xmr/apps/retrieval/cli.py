@@ -85,6 +85,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = c.config_from_args(args, RetrieverConfig)
     c.check_model_output(args.model)
+    c.announce_compilation()
     catalog = read_catalog(args.catalog, id_column=args.id_column,
                            title_column=args.title_column)
     pairs = _judgments(args, args.pairs)
@@ -105,6 +106,7 @@ def cmd_update(args: argparse.Namespace) -> int:
     if not (args.add or args.remove or args.retitle):
         raise c.UsageError("nothing to do: give --add, --remove and/or --retitle")
     c.check_model_output(args.model)
+    c.announce_compilation()
     columns = {"id_column": args.id_column, "title_column": args.title_column}
     add = read_catalog(args.add, **columns) if args.add else None
     retitle = read_catalog(args.retitle, **columns) if args.retitle else None
@@ -137,6 +139,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     knobs = c.check_knobs(args)
     c.check_output_file(args.output)
+    c.announce_compilation()
     model = ProductRetriever.load(args.model)
     with c.open_output(args.output) as out:
         for query in c.read_input_lines(args.input):
@@ -158,6 +161,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     knobs = c.check_knobs(args)
     c.check_output_file(args.output)
+    c.announce_compilation()
     model = ProductRetriever.load(args.model)
     result = model.evaluate(_judgments(args, args.pairs), threads=args.threads, **knobs)
     with c.open_output(args.output) as out:

@@ -59,6 +59,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = c.config_from_args(args, Text2TextConfig)
     c.check_model_output(args.model)
+    c.announce_compilation()
     items = read_items(args.items)
     texts, labels = read_labeled_texts(args.input, n_items=len(items))
     t0 = time.perf_counter()
@@ -75,6 +76,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     knobs = c.check_knobs(args)
     c.check_output_file(args.output)
+    c.announce_compilation()
     model = Text2Text.load(args.model)
     with c.open_output(args.output) as out:
         if args.input == "-":  # interactive: answer each line as it arrives
@@ -105,6 +107,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ks = c.parse_ks(args.ks)
     knobs = c.check_knobs(args)
     c.check_output_file(args.output)
+    c.announce_compilation()
     model = Text2Text.load(args.model)
     texts, labels = read_labeled_texts(args.input, n_items=len(model.items_))
     result = model.evaluate(texts, labels, ks=ks, threads=args.threads, **knobs)
