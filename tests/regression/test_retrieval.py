@@ -78,12 +78,17 @@ def hybrid(setup):
     return ProductRetriever(CONFIG).fit(catalog, train)
 
 
-def test_hybrid_finds_unseen_products_and_beats_the_model_alone(setup, hybrid):
+@pytest.fixture(scope="module")
+def model_only(setup):
+    _, catalog, train, _ = setup
+    return ProductRetriever(CONFIG.replace(method="model")).fit(catalog, train)
+
+
+def test_hybrid_finds_unseen_products_and_beats_the_model_alone(setup, hybrid, model_only):
     _, catalog, train, test = setup
     seen = sorted({p for p, g in zip(train.products, train.grades, strict=True) if g >= 2.5})
     ours = hybrid.evaluate(test, seen=seen)
-    theirs = ProductRetriever(CONFIG.replace(method="model")).fit(catalog, train).evaluate(
-        test, seen=seen)
+    theirs = model_only.evaluate(test, seen=seen)
     # measured at seed 0: R@10 0.974 / R@100 1.0 (hybrid) vs 0.986 / 0.996 (XR-Linear + title
     # match); on test positives never seen in training R@10 0.988 vs 0.929; MRR 0.845 vs 0.777
     assert ours["R@10"] > 0.95 and ours["R@100"] > 0.99
@@ -98,16 +103,43 @@ def test_misspelled_queries_are_corrected(hybrid):
     assert hits[0].title == "Zenith ladder in black"
 
 
-def test_single_and_batch_search_agree_and_bad_queries_give_nothing(setup, hybrid):
+def test_single_and_batch_search_agree_and_bad_queries_give_nothing(setup, hybrid, model_only):
     _, catalog, _, test = setup
-    queries = judged_matrices(test, catalog.ids, 2.5)[0][:40]
-    batch = hybrid.search_batch(queries, top_k=5)
-    for q, row in zip(queries, batch.indices, strict=True):
-        one = [catalog.ids.index(h.product_id) for h in hybrid.search(q, 5)]
-        assert one == row[row >= 0].tolist()
+    # one-word, misspelled and unmatched queries have short or empty source lists: the
+    # single-query path must give them the same features, so the same products and scores
+    queries = judged_matrices(test, catalog.ids, 2.5)[0][:40] + [
+        "acme", "zenth", "red", "in", "in in", "orbit qqqq", "laddder", "xyzzy drill", "ÿÿÿ qqq", ""]
+    for model in (hybrid, model_only):
+        batch = model.search_many(queries, top_k=20)
+        for q, many in zip(queries, batch, strict=True):
+            hits = model.search(q, 20)
+            assert [h.product_id for h in hits] == [h.product_id for h in many], q
+            np.testing.assert_allclose([h.score for h in hits], [h.score for h in many],
+                                       rtol=1e-5, atol=1e-6, err_msg=q)
+    with pytest.raises(DataError, match=r"queries\[1\] must be str"):
+        hybrid.search_batch(["drill", None])
     assert hybrid.search("") == [] and hybrid.search("   \t") == []
     assert hybrid.search("ÿÿÿ qqq") == []
     assert len(hybrid.search("drill " * 2000, top_k=3)) == 3  # very long query: cut, answers
+
+
+def test_single_query_features_equal_the_batch_features(hybrid, monkeypatch):
+    """A product missing from a short source list (a rare word: few BM25 matches) ranks at the
+    list's width; the single-query path must see the same width as the batch path."""
+    maker, _ = hybrid._derived()
+    seen = []
+    one = maker.one
+    monkeypatch.setattr(maker, "one", lambda *a, **k: seen.append(one(*a, **k)) or seen[-1])
+    for q in ["in", "acme in", "zenth", "orbit qqqq", "xyzzy drill", "red lamp"]:
+        hybrid.search(q, 5)
+        single = seen[-1]
+        q = hybrid._corrected([q])[0]  # as both search paths do first
+        X = hybrid.vectorizer_.transform([q])
+        batch = hybrid._candidates_batch([q], X, hybrid.model_, hybrid.label_product_, maker, 1)
+        a, b = np.argsort(single.ids), np.argsort(batch.ids)
+        assert np.array_equal(single.ids[a], batch.ids[b]), q
+        np.testing.assert_allclose(single.features[a], batch.features[b], rtol=1e-5, atol=1e-6,
+                                   err_msg=q)
 
 
 def test_save_load_gives_the_same_answers(setup, hybrid, tmp_path):

@@ -92,8 +92,8 @@ def retrieval_search_batch(served: Served, data: dict, cfg: ServeConfig) -> dict
     allow_only(data, ("queries", "top_k", "beam_size"))
     queries = array(data, "queries", cfg.max_batch)
     checked = [text_value(q, f"queries[{i}]", cfg) for i, q in enumerate(queries)]
-    knobs = _knobs(data, cfg)
-    return {"results": [{"products": _hits(served.model.search(q, **knobs))} for q in checked]}
+    found = served.model.search_many(checked, threads=cfg.batch_threads, **_knobs(data, cfg))
+    return {"results": [{"products": _hits(hits)} for hits in found]}
 
 
 # -- qac: (previous query, prefix) -> completions --------------------------------------------------

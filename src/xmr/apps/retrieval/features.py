@@ -55,6 +55,18 @@ def _padded(top: TopK) -> tuple[np.ndarray, np.ndarray]:
     return ids, scores
 
 
+def _pad(top: TopK, width: int) -> TopK:
+    """A 1-d candidate list padded with -1 to ``width`` entries."""
+    n = top.indices.shape[0]
+    if n >= width:
+        return top
+    ids = np.full(width, -1, dtype=np.int32)
+    scores = np.zeros(width, dtype=np.float32)
+    ids[:n] = top.indices
+    scores[:n] = top.scores
+    return TopK(ids, scores)
+
+
 class FeatureMaker:
     """Candidates and features of queries over one catalog's product arrays.
 
@@ -92,9 +104,16 @@ class FeatureMaker:
                          lambda: (np.zeros(n_products, dtype=np.uint8),), self._scratch)
 
     def one(self, sources: tuple[TopK, TopK, TopK], x: tuple[np.ndarray, np.ndarray],
-            terms: np.ndarray, n_query_terms: int) -> Candidates:
+            terms: np.ndarray, n_query_terms: int, widths: tuple[int, int, int]) -> Candidates:
         """The same for one query (1-d source lists, ``x`` = (indices, values), ``terms`` =
-        its distinct BM25 term ids), on the calling thread with its cached scratch."""
+        its distinct BM25 term ids), on the calling thread with its cached scratch.
+
+        ``widths`` are the list lengths the batch path gets from each source (its requested
+        count capped by the catalog or label count): a product absent from a list ranks at the
+        list's width, so a shorter single-query list must be padded to it, or the same query
+        would get different features (and results) from :meth:`one` and :meth:`batch`.
+        """
+        sources = tuple(_pad(top, width) for top, width in zip(sources, widths, strict=True))
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = (

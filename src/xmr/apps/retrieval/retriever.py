@@ -391,7 +391,10 @@ class ProductRetriever(Persistent):
                                                       cfg.text_candidates)
         else:
             learned = textual = TopK(np.zeros(0, np.int32), np.zeros(0, np.float32))
-        cands = maker.one((lexical, learned, textual), x, terms, n_terms)
+        widths = (max(1, min(cfg.bm25_candidates, self.bm25_.postings_.n_docs)),
+                  min(cfg.model_candidates, model.n_labels_),
+                  max(1, min(cfg.text_candidates, self.text_index_.n_docs)))
+        cands = maker.one((lexical, learned, textual), x, terms, n_terms, widths)
         return _ranked(cands.ids, self.ranker_.predict(cands.features), top_k)
 
     def search_batch(self, queries: Sequence[str], top_k: int | None = None, *,
@@ -400,6 +403,9 @@ class ProductRetriever(Persistent):
         padded."""
         model = self._check_fitted()
         top_k = _check_top_k(top_k, self.config.predict.top_k)
+        bad = next((i for i, q in enumerate(queries) if not isinstance(q, str)), None)
+        if bad is not None:
+            raise DataError(f"queries[{bad}] must be str; got {type(queries[bad]).__name__}")
         queries = self._corrected([q[:MAX_QUERY_CHARS] for q in queries])
         X = self.vectorizer_.transform(queries, threads=threads)
         if self.config.method == "model":
@@ -409,11 +415,24 @@ class ProductRetriever(Persistent):
                                              threads=threads), self.label_product_)
             if reranker is not None:
                 top = reranker.rerank(X, top)
-            return TopK(top.indices[:, :top_k], top.scores[:, :top_k])
+            top = TopK(top.indices[:, :top_k], top.scores[:, :top_k])
+            top.indices[np.diff(X.indptr) == 0] = -1  # no known term: nothing, as in search()
+            return top
         maker, _ = self._derived()
         cands = self._candidates_batch(queries, X, model, self.label_product_, maker,
                                        resolve_threads(threads), beam_size)
         return _ranked_batch(cands, self.ranker_.predict(cands.features), top_k)
+
+    def search_many(self, queries: Sequence[str], top_k: int | None = None, *,
+                    beam_size: int | None = None, threads: int | None = None
+                    ) -> list[list[Hit]]:
+        """:meth:`search` of many queries at once (in parallel over ``threads``): the same
+        hits, in the same order, as calling :meth:`search` on each query."""
+        top = self.search_batch(queries, top_k, beam_size=beam_size, threads=threads)
+        ids, titles = self.product_ids_, self.titles_
+        return [[Hit(ids[i], titles[i], s) for i, s in zip(row.tolist(), scores.tolist(),
+                                                           strict=True) if i >= 0]
+                for row, scores in zip(top.indices, top.scores, strict=True)]
 
     def _candidates_batch(self, queries: Sequence[str], X: sp.csr_matrix,
                           model: XLinearModel, label_product: np.ndarray,
