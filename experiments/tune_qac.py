@@ -18,6 +18,7 @@ import time
 from xmr.apps.qac import MostPopularCompletion, QacConfig, QueryAutocompleter, make_examples
 from xmr.apps.qac.data import Examples, read_queries
 from xmr.apps.qac.evaluate import evaluate_completer
+from xmr.apps.qac.generate import SOURCES
 
 from .qac import DATA, WORK, log
 
@@ -37,6 +38,8 @@ SETTINGS = {
     "80 trees of 15 leaves": {"ranker.n_trees": 80, "ranker.num_leaves": 15},
     "truncation 30": {"ranker.truncation": 30},
     "XR-Linear score feature": {"model_feature": True},
+    "no word pieces": {"sources": ",".join(s for s in SOURCES if s != "piece")},
+    "pieces 10": {"generator.pieces": 10},
 }
 
 

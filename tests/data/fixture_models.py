@@ -18,7 +18,7 @@ WORDS = ["drill", "cordless", "hammer", "saw", "blade", "garden", "hose", "nozzl
          "grout", "mower", "lawn", "fence", "post", "screw", "bolt", "nut", "washer", "drain"]
 QUERIES = ["cordless drill", "garden hose nozzle", "led bulb", "paint roller", "zzz"]
 QAC_PROBES = [["", "g"], ["garden hose", "g"], ["gas grill", "gas grill "], ["", "zz"],
-              ["gift card", ""]]
+              ["gift card", ""], ["", "www.gift.co"], ["", "www.gas-gr"]]
 
 
 def _catalog(seed: int = 7):
@@ -39,7 +39,8 @@ def _qac_log(seed: int = 7) -> list[str]:
     rng = np.random.default_rng(seed)
     topics = ["garden hose", "gas grill", "garage door", "game console", "gift card", "golf cart"]
     follow = ["reviews", "prices", "near me", "parts"]
-    log = []
+    # web addresses and hyphenated words: the word pieces of the lexicon (format 2)
+    log = ["www.garden.com", "www.golf.com", "www.gas-grill.com", "garden-hose parts"] * 3
     for _ in range(150):
         t = topics[rng.integers(len(topics))]
         log += [t, f"{t} {follow[rng.integers(len(follow))]}"]
@@ -97,7 +98,9 @@ def run_qac_lexicon(model, inputs) -> dict:
         tails = [model.tails[i] for i in model.top_tails(start, 5).tolist()]
         out.append([[model.words[i] for i in ids.tolist()], after, tails,
                     model.tail_count(tails[0]) if tails else 0])
-    return {"lexicon": out}
+    pieces = [[model.pieces[i] for i in model.top_pieces(start, 5).tolist()] for start in inputs]
+    # lexicons of format 1 have no pieces (and their expected outputs no such key)
+    return {"lexicon": out, **({"pieces": pieces} if model.pieces else {})}
 
 
 def run_postings(model, inputs) -> dict:
@@ -169,6 +172,6 @@ def build_all() -> dict[str, tuple[Any, dict]]:
         "csr": (SparseMatrix(vec.transform(QUERIES)), None),
         "text2text": (t2t, QUERIES), "retrieval": (ret, QUERIES), "qac": (qac, QAC_PROBES),
         "qac.features": (qac_past.past_.featurizer, QAC_PROBES),
-        "qac.lexicon": (qac.lexicon_, ["g", "gar", "garden", "zz", ""])}
+        "qac.lexicon": (qac.lexicon_, ["g", "gar", "garden", "zz", "", "co", "gr"])}
     return {name: (model, {"inputs": inputs, "outputs": RUNNERS[name](model, inputs)})
             for name, (model, inputs) in models.items()}

@@ -23,7 +23,8 @@ from xmr.apps.qac import (
     make_examples,
 )
 from xmr.apps.qac.evaluate import evaluate_completer
-from xmr.apps.qac.generate import generate, split_prefix
+from xmr.apps.qac.generate import GeneratorConfig, generate, piece_cut, split_prefix
+from xmr.apps.qac.lexicon import Lexicon
 from xmr.cli.main import main
 
 
@@ -114,6 +115,25 @@ def test_generate_marks_each_candidate_with_its_sources(model):
                        f"xyz {product}", model.config.generator, frozenset({"session"}))
     assert session.texts == [head + product]  # the previous query's word that fits
     assert split_prefix("ab cd") == ("ab ", "cd") and split_prefix("ab ") == ("ab ", "")
+
+
+def test_piece_source_completes_words_the_log_never_saw(tmp_path):
+    lex = Lexicon().fit(["www.acme.com", "www.bolt.com near me", "bolt-on kit", "shop.org"],
+                        [3, 2, 1, 1])
+    # a piece is a word's end after one of its separators, counted by its words' counts
+    assert lex.piece_count("com") == 5 and lex.piece_count("acme.com") == 3
+    assert lex.piece_count("on") == 1 and lex.piece_count("near") == 0
+    assert [lex.pieces[i] for i in lex.top_pieces("o", 5).tolist()] == ["on", "org"]
+    assert piece_cut("www.newshop.co") == 12 and piece_cut("newshop") == 0
+    none = np.zeros(0, dtype=np.int64)
+    cands = generate(lex, none, [], "visit www.newshop.co", "", GeneratorConfig(),
+                     frozenset({"piece"}))
+    assert cands.texts == ["visit www.newshop.com"]  # "newshop.com" was never in the log
+    assert generate(lex, none, [], "visit newsho", "", GeneratorConfig(),
+                    frozenset({"piece"})).texts == []  # no separator in the partial word
+    loaded = Lexicon.load(lex.save(tmp_path / "lexicon"), mmap=True)
+    assert loaded.pieces == lex.pieces and loaded.piece_count("com") == 5
+    assert loaded.top_pieces("o", 5).tolist() == lex.top_pieces("o", 5).tolist()
 
 
 PREFIXES = st.text(alphabet=st.sampled_from(list("acdeimnrt o") + ["é", "\x00", "\t", "東"]),

@@ -108,7 +108,8 @@ def test_single_and_batch_search_agree_and_bad_queries_give_nothing(setup, hybri
     # one-word, misspelled and unmatched queries have short or empty source lists: the
     # single-query path must give them the same features, so the same products and scores
     queries = judged_matrices(test, catalog.ids, 2.5)[0][:40] + [
-        "acme", "zenth", "red", "in", "in in", "orbit qqqq", "laddder", "xyzzy drill", "ÿÿÿ qqq", ""]
+        "acme", "zenth", "red", "in", "in in", "orbit qqqq", "laddder", "xyzzy drill",
+        "ÿÿÿ qqq", ""]
     for model in (hybrid, model_only):
         batch = model.search_many(queries, top_k=20)
         for q, many in zip(queries, batch, strict=True):

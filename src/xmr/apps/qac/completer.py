@@ -38,7 +38,7 @@ from ...text.vectorizer import TfidfVectorizer
 from ...trees import TreeEnsemble, fit_lambdarank
 from .data import MAX_QUERY_CHARS, Examples
 from .features import QacFeaturizer
-from .generate import FEATURES, SOURCES, Featurizer, GeneratorConfig, generate
+from .generate import FEATURES, FEATURES_V3, SOURCES, Featurizer, GeneratorConfig, generate
 from .lexicon import Lexicon, strictly_sorted
 from .past import PastModel
 from .queries import Suggestion, prefix_range, top_popular
@@ -128,7 +128,9 @@ class QueryAutocompleter(Persistent):
     """Suggest full queries from the previous query and the typed prefix."""
 
     format_name = "xmr.qac"
-    format_version = 3  # 2: flat config, queries as strings; 3: methods, lexicon and ranker
+    # 2: flat config, queries as strings; 3: methods, lexicon and ranker; 4: word pieces (a
+    # source and two features)
+    format_version = 4
 
     def __init__(self, config: QacConfig | None = None) -> None:
         self.config = config or QacConfig()
@@ -216,7 +218,7 @@ class QueryAutocompleter(Persistent):
         texts, F = self._candidates(prefix, previous)
         if not texts:
             return []
-        scores = self.ranker_.predict(F)
+        scores = self.ranker_.predict(F[:, :self.ranker_.n_features])  # format 3: a prefix
         order = np.argsort(-scores, kind="stable")[:k]
         return [Suggestion(texts[i], float(scores[i])) for i in order.tolist()]
 
@@ -311,7 +313,8 @@ class QueryAutocompleter(Persistent):
         if obj.config.method == "generated":
             obj.lexicon_ = stored.child("lexicon", Lexicon)
             obj.ranker_ = stored.child("ranker", TreeEnsemble)
-            stored.check(obj.ranker_.n_features == len(FEATURES),
+            stored.check(obj.ranker_.n_features == (len(FEATURES) if stored.version >= 4
+                                                    else FEATURES_V3),
                          "the ranker expects other features")
         obj.labels_, obj.counts_ = labels, counts
         obj.training_ = stored.meta("training", dict, {})

@@ -13,7 +13,10 @@ Candidates (every one starts with the typed prefix; ``head`` is the prefix up to
 - ``context``: the same with the last one or two words of ``head`` as context: the prefix
   completed by a frequent tail starting with ``"<last words> <partial>"``;
 - ``next``: a completed word followed by one of the words that most often come after it;
-- ``session``: ``head`` + a word of the previous query that starts with ``partial``.
+- ``session``: ``head`` + a word of the previous query that starts with ``partial``;
+- ``piece``: when ``partial`` has a separator inside (``www.housemarker.co``, ``wal-ma``), its
+  last piece completed by the most frequent word pieces (``com``): completes words the log
+  never saw.
 
 Features (``FEATURES``) are computed for all candidates of a prefix at once.
 """
@@ -27,20 +30,23 @@ from typing import NamedTuple
 import numpy as np
 
 from ...config import Config, check_range, field
-from .lexicon import Lexicon
+from .lexicon import PIECE_SEPARATORS, Lexicon
 
 #: features also given as the gap to the best candidate of the same prefix (a tree ranker sees
 #: one candidate at a time, so how far it is from the best of its group must be a feature)
 _RELATIVE = ("query_freq", "tail_freq", "context_tail_freq", "lm_logprob", "lm_per_word")
-SOURCES = ("past", "typed", "word", "suffix", "context", "next", "session")
-FEATURES = (*(f"from_{s}" for s in SOURCES), "query_freq", "is_past_query", "past_rank",
+SOURCES = ("past", "typed", "word", "suffix", "context", "next", "session", "piece")
+#: the columns of format 3 first, in their order (a ranker saved then reads a prefix of them)
+FEATURES = (*(f"from_{s}" for s in SOURCES[:7]), "query_freq", "is_past_query", "past_rank",
             "word_freq", "tail_freq", "context_tail_freq", "lm_logprob", "lm_per_word", "lm_end",
             "n_words",
             "words_added", "chars_added", "length", "prefix_length", "prefix_ends_word",
             "partial_length", "previous_overlap", "word_in_previous", "extends_previous",
             "has_previous", "model_score", "range_log_count", "range_size", "query_share",
-            *(f"{name}_gap" for name in _RELATIVE))
+            *(f"{name}_gap" for name in _RELATIVE), "from_piece", "piece_freq")
 _I = {name: i for i, name in enumerate(FEATURES)}
+FEATURES_V3 = len(FEATURES) - 2  # format 3's rankers read the first columns only
+_SOURCE_COLUMNS = np.array([_I[f"from_{s}"] for s in SOURCES])
 _BACKOFF = 0.4  # stupid backoff (Brants et al. 2007)
 
 
@@ -56,11 +62,12 @@ class GeneratorConfig(Config):
     extended_words: int = field(4, "completed words that are followed by next words and tails")
     next_words: int = field(3, "next words per extended word")
     word_suffixes: int = field(4, "tails per extended word")
+    pieces: int = field(3, "word pieces completing the partial word's last piece")
 
     def validate(self) -> None:
         name = type(self).__name__
         for knob in ("past", "words", "suffixes", "context_suffixes", "extended_words",
-                     "next_words", "word_suffixes"):
+                     "next_words", "word_suffixes", "pieces"):
             check_range(name, knob, getattr(self, knob), 0, 1000)
         check_range(name, "context_words", self.context_words, 0, 8)
 
@@ -77,6 +84,11 @@ def split_prefix(prefix: str) -> tuple[str, str]:
     typed after it ('' right after a space)."""
     cut = prefix.rfind(" ") + 1
     return prefix[:cut], prefix[cut:]
+
+
+def piece_cut(partial: str) -> int:
+    """Length of ``partial`` up to and including its last piece separator (0: none)."""
+    return max(partial.rfind(sep) for sep in PIECE_SEPARATORS) + 1
 
 
 def generate(lex: Lexicon, past_ids: np.ndarray, labels: list[str], prefix: str,
@@ -126,6 +138,11 @@ def generate(lex: Lexicon, past_ids: np.ndarray, labels: list[str], prefix: str,
     for word in previous.split():
         if word.startswith(partial) and word != partial:
             add(head + word, 6)
+    cut = piece_cut(partial)
+    if cut:
+        base = head + partial[:cut]
+        for t in lex.top_pieces(partial[cut:], cfg.pieces).tolist():
+            add(base + lex.pieces[t], 7)
     texts = list(found)
     bits = np.array(list(found.values()), dtype=np.int64).reshape(-1)
     flags = ((bits[:, None] >> np.arange(len(SOURCES))) & 1).astype(np.uint8)
@@ -163,7 +180,7 @@ class Featurizer:
         texts = cands.texts
         n = len(texts)
         F = np.zeros((n, len(FEATURES)), dtype=np.float32)
-        F[:, :len(SOURCES)] = cands.sources
+        F[:, _SOURCE_COLUMNS] = cands.sources
         head, partial = split_prefix(prefix)
         head_split = head.split()
         head_words = len(head_split)
@@ -243,4 +260,10 @@ class Featurizer:
                                                                 and lex.word_id(partial) >= 0)
         F[:, _I["partial_length"]] = len(partial)
         F[:, _I["has_previous"]] = bool(previous.strip())
+        from_piece = np.flatnonzero(cands.sources[:, SOURCES.index("piece")])
+        if from_piece.size:
+            start = len(head) + piece_cut(partial)
+            F[from_piece, _I["piece_freq"]] = np.log1p(np.fromiter(
+                (lex.piece_count(texts[i][start:]) for i in from_piece.tolist()), np.float64,
+                count=from_piece.size)) - self.log_total
         return F

@@ -5,7 +5,11 @@ Built once per training from the log's (query, count) pairs; stored as arrays (w
 sorted; CSR lists of next words per word, by decreasing count; bigram counts as sorted int64
 keys ``w1 * (V + 2) + w2``, with ids ``V`` and ``V + 1`` for the start and the end of a query;
 the query *tails* -- every query from each of its words to its end, the query itself included --
-sorted, with their counts, so the tails starting with any text are one id range).
+sorted, with their counts, so the tails starting with any text are one id range; and the word
+*pieces* -- every word from just after one of its separators ``PIECE_SEPARATORS`` to its end,
+e.g. ``com`` and ``westlaw.com`` of ``www.westlaw.com`` -- sorted with their counts, which
+complete a word the log never saw from its last piece: ``www.housemarker.co`` ->
+``www.housemarker.com``).
 """
 
 from __future__ import annotations
@@ -21,18 +25,22 @@ from ...io.persist import Persistent, State, Stored
 
 SHORT = 2  # texts of up to this many characters use precomputed top lists (words and tails)
 TOP_SHORT = 32
+PIECE_SEPARATORS = ".-/_'"  # inside a word: URLs, hyphenated names, paths, possessives
 
 
 class Lexicon(Persistent):
     """Word statistics of a query log (see the module docstring)."""
 
     format_name = "xmr.qac.lexicon"
-    format_version = 1
+    format_version = 2  # 2: word pieces
 
     def __init__(self) -> None:
         self.words: list[str] = []
         self.word_count = np.zeros(0, dtype=np.int64)
         self.total = 0
+        self.pieces: list[str] = []
+        self.piece_counts = np.zeros(0, dtype=np.int64)
+        self._short_pieces: dict[str, np.ndarray] = {}
 
     # -- building -------------------------------------------------------------------------------
     def fit(self, queries: Sequence[str], counts: Sequence[int]) -> Lexicon:
@@ -63,6 +71,13 @@ class Lexicon(Persistent):
         self._next_lists()
         self.tails = sorted(suffix)
         self.tail_counts = np.array([suffix[t] for t in self.tails], dtype=np.int64)
+        pieces: Counter = Counter()
+        for w, c in zip(self.words, self.word_count.tolist(), strict=True):
+            for i in range(len(w) - 1):
+                if w[i] in PIECE_SEPARATORS:
+                    pieces[w[i + 1:]] += c
+        self.pieces = sorted(pieces)
+        self.piece_counts = np.array([pieces[t] for t in self.pieces], dtype=np.int64)
         self._short_lists()
         return self
 
@@ -83,11 +98,13 @@ class Lexicon(Persistent):
         with it (long ranges would make a top-k search cost too much per keystroke)."""
         self._short = _top_by_start(self.words, self.word_count)
         self._short_tails = _top_by_start(self.tails, self.tail_counts)
+        self._short_pieces = _top_by_start(self.pieces, self.piece_counts)
 
     def _short_arrays(self) -> tuple[dict, dict]:
         """The short lists as (strings, arrays) of the saved state."""
         strings, arrays = {}, {}
-        for name, table in (("short_words", self._short), ("short_tails", self._short_tails)):
+        for name, table in (("short_words", self._short), ("short_tails", self._short_tails),
+                            ("short_pieces", self._short_pieces)):
             keys = sorted(table)
             strings[f"{name}_keys"] = keys
             arrays[f"{name}_ptr"] = np.concatenate(
@@ -127,16 +144,20 @@ class Lexicon(Persistent):
     def top_tails(self, start: str, k: int) -> np.ndarray:
         """Ids (into ``tails``) of the (at most ``k``) most frequent tails starting with
         ``start``."""
-        if len(start) <= SHORT:
-            return self._short_tails.get(start, np.zeros(0, dtype=np.int64))[:k]
-        lo = bisect.bisect_left(self.tails, start)
-        hi = bisect.bisect_left(self.tails, start + "\U0010ffff", lo)
-        return lo + _top_k(self.tail_counts[lo:hi], k)
+        return _top_starting(self.tails, self.tail_counts, self._short_tails, start, k)
 
     def tail_count(self, tail: str) -> int:
         """How often ``tail`` ended a query (0 if never)."""
-        i = bisect.bisect_left(self.tails, tail)
-        return int(self.tail_counts[i]) if i < len(self.tails) and self.tails[i] == tail else 0
+        return _count_of(self.tails, self.tail_counts, tail)
+
+    def top_pieces(self, start: str, k: int) -> np.ndarray:
+        """Ids (into ``pieces``) of the (at most ``k``) most frequent word pieces starting with
+        ``start``."""
+        return _top_starting(self.pieces, self.piece_counts, self._short_pieces, start, k)
+
+    def piece_count(self, piece: str) -> int:
+        """How often ``piece`` ended a word of the log (0 if never)."""
+        return _count_of(self.pieces, self.piece_counts, piece)
 
     def bigram_counts(self, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
         """Counts of the word-id pairs (ids V / V + 1 = start / end of query)."""
@@ -150,12 +171,15 @@ class Lexicon(Persistent):
     def state(self) -> State:
         short_strings, short_arrays = self._short_arrays()
         return State(
-            strings={"words": self.words, "tails": self.tails, **short_strings},
+            strings={"words": self.words, "tails": self.tails, "pieces": self.pieces,
+                     **short_strings},
             arrays={"word_count": self.word_count, "bigram_keys": self.bigram_keys,
                     "bigram_count": self.bigram_count, "next_ptr": self.next_ptr,
                     "next_ids": self.next_ids, "next_count": self.next_count,
-                    "tail_counts": self.tail_counts, **short_arrays},
+                    "tail_counts": self.tail_counts, "piece_counts": self.piece_counts,
+                    **short_arrays},
             meta={"n_words": len(self.words), "total": self.total, "n_tails": len(self.tails),
+                  "n_pieces": len(self.pieces),
                   **{f"n_{k}": len(v) for k, v in short_strings.items()}})
 
     @classmethod
@@ -180,15 +204,24 @@ class Lexicon(Persistent):
         obj.tails = stored.strings("tails", n_tails)
         stored.check(strictly_sorted(obj.tails), "the tails are not sorted and distinct")
         obj.tail_counts = np.asarray(stored.array("tail_counts", np.int64, shape=(n_tails,)))
+        if stored.version >= 2:  # format 1 had no word pieces: that source proposes nothing
+            n_pieces = stored.count("n_pieces")
+            obj.pieces = stored.strings("pieces", n_pieces)
+            stored.check(strictly_sorted(obj.pieces), "the pieces are not sorted and distinct")
+            obj.piece_counts = np.asarray(stored.array("piece_counts", np.int64,
+                                                       shape=(n_pieces,)))
         big = 2**62  # counts are log-transformed: each must be at least 1
         for name, counts in (("word_count", obj.word_count), ("bigram_count", obj.bigram_count),
-                             ("next_count", obj.next_count), ("tail_counts", obj.tail_counts)):
+                             ("next_count", obj.next_count), ("tail_counts", obj.tail_counts),
+                             ("piece_counts", obj.piece_counts)):
             stored.check_range(name, counts, 1, big // max(counts.shape[0], 1))  # sums fit
         stored.check(obj.total >= 1, "the total query count is below 1")
         stored.check(np.all(obj.bigram_keys[1:] > obj.bigram_keys[:-1]),
                      "the bigram keys are not sorted and distinct")
         obj._short = _read_short(stored, "short_words", V)
         obj._short_tails = _read_short(stored, "short_tails", n_tails)
+        if stored.version >= 2:
+            obj._short_pieces = _read_short(stored, "short_pieces", len(obj.pieces))
         return obj
 
 
@@ -198,6 +231,23 @@ def _top_k(counts: np.ndarray, k: int) -> np.ndarray:
         top = np.argpartition(-counts, k - 1)[:k]
         return top[np.lexsort((top, -counts[top]))]
     return np.lexsort((np.arange(counts.shape[0]), -counts))
+
+
+def _top_starting(texts: list[str], counts: np.ndarray, short: dict[str, np.ndarray],
+                  start: str, k: int) -> np.ndarray:
+    """Ids of the (at most ``k``) most frequent of the sorted ``texts`` starting with ``start``
+    (``short``: the precomputed lists of the starts of up to SHORT characters)."""
+    if len(start) <= SHORT:
+        return short.get(start, np.zeros(0, dtype=np.int64))[:k]
+    lo = bisect.bisect_left(texts, start)
+    hi = bisect.bisect_left(texts, start + "\U0010ffff", lo)
+    return lo + _top_k(counts[lo:hi], k)
+
+
+def _count_of(texts: list[str], counts: np.ndarray, text: str) -> int:
+    """The count of ``text`` in the sorted ``texts`` (0 if absent)."""
+    i = bisect.bisect_left(texts, text)
+    return int(counts[i]) if i < len(texts) and texts[i] == text else 0
 
 
 def _top_by_start(texts: list[str], counts: np.ndarray) -> dict[str, np.ndarray]:
