@@ -88,7 +88,8 @@ def _in_worker() -> bool:
 
 def parallel_for(kernel: Callable[..., None], n_items: int, args: tuple = (), *,
                  scratch: Callable[[], tuple] | None = None, chunks: int | None = None,
-                 bounds: Sequence[int] | None = None) -> None:
+                 bounds: Sequence[int] | None = None,
+                 on_range: Callable[[int, int], None] | None = None) -> None:
     """Call ``kernel(lo, hi, *args, *buffers)`` for consecutive ranges covering ``[0, n_items)``.
 
     Parameters
@@ -101,6 +102,8 @@ def parallel_for(kernel: Callable[..., None], n_items: int, args: tuple = (), *,
         called once by each thread used
     chunks : number of ranges (default: 4 per thread, at most one per item)
     bounds : explicit range boundaries ``[0, ..., n_items]`` instead of ``chunks``
+    on_range : called as ``on_range(lo, hi)`` after each range is done, in the thread that did
+        it (progress reports)
 
     Ranges are handed out dynamically, in order, to ``current_threads()`` threads; with one
     thread (or inside a pool thread) everything runs on the calling thread. The first exception
@@ -117,6 +120,8 @@ def parallel_for(kernel: Callable[..., None], n_items: int, args: tuple = (), *,
         buffers = scratch() if scratch is not None else ()
         for lo, hi in ranges:
             kernel(lo, hi, *args, *buffers)
+            if on_range is not None:
+                on_range(lo, hi)
         return
     next_range = iter(ranges)
     lock = threading.Lock()
@@ -133,6 +138,8 @@ def parallel_for(kernel: Callable[..., None], n_items: int, args: tuple = (), *,
                 if item is None:
                     return
                 kernel(item[0], item[1], *args, *buffers)
+                if on_range is not None:
+                    on_range(item[0], item[1])
         except BaseException:
             failed.set()
             raise

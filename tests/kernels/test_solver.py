@@ -111,7 +111,8 @@ def test_make_jobs_covers_each_child_once_and_splits_heavy_parents():
     prow_ptr = np.concatenate([[0], 500 + np.arange(n_par)]).astype(np.int64)
     prow_idx = np.arange(599, dtype=np.int32)
     x_ptr = np.arange(0, 3 * 599 + 1, 3, dtype=np.int64)  # rows of 3 nonzeros
-    parent, start, end = _make_jobs(cptr, prow_ptr, x_ptr, prow_idx)
+    parent, start, end, cost = _make_jobs(cptr, prow_ptr, x_ptr, prow_idx)
+    assert np.all(cost[:-1] >= cost[1:])  # most expensive first
     covered = np.concatenate([np.arange(a, b) for a, b in zip(start, end, strict=True)])
     assert np.array_equal(np.sort(covered), np.arange(10 * n_par))  # every child once
     for p, a, b in zip(parent, start, end, strict=True):

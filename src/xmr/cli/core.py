@@ -10,6 +10,7 @@ import numpy as np
 
 from ..linear.config import XLinearConfig
 from . import common as c
+from .display import training_progress
 
 logger = logging.getLogger(__name__)
 
@@ -137,14 +138,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = _load_data(args)
     logger.info("read %s: %d rows, %d features, %d labels in %.2f s", args.input,
                 data.X.shape[0], data.X.shape[1], data.Y.shape[1], time.perf_counter() - t0)
-    if args.dask is None:
-        model = XLinearModel(cfg).fit(data.X, data.Y, threads=args.threads)
-    else:
-        from ..distributed import connect
-
-        with connect(args.dask, timeout=args.dask_timeout) as client:
+    with training_progress(getattr(args, "quiet", False)) as progress:
+        if args.dask is None:
             model = XLinearModel(cfg).fit(data.X, data.Y, threads=args.threads,
-                                          executor=client)
+                                          progress=progress)
+        else:
+            from ..distributed import connect
+
+            with connect(args.dask, timeout=args.dask_timeout) as client:
+                model = XLinearModel(cfg).fit(data.X, data.Y, threads=args.threads,
+                                              executor=client, progress=progress)
     model.save(args.model)
     logger.info("saved model to %s", args.model)
     return 0

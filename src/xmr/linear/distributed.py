@@ -38,6 +38,8 @@ from ..index.config import IndexerConfig
 from ..index.embed import pifa
 from ..index.kmeans import binary_depth, split_levels, tree_from_segments
 from ..index.tree import LabelTree
+from ..progress import Progress, ProgressCallback
+from ..progress import report as report_progress
 from ..sparse import as_csr, l2_normalize_rows
 from .config import XLinearConfig
 from .jobs import assemble_level, cluster_segment, node_work, plan_jobs, train_job
@@ -66,24 +68,30 @@ class DistributedReport:
                 "meta_levels": self.meta_levels, "slots": self.slots}
 
 
-def _say(progress: Callable[[str], None] | None, msg: str) -> None:
-    logger.info(msg)
-    if progress is not None:
-        progress(msg)
+def _say(progress: ProgressCallback | None, msg: str) -> None:
+    report_progress(progress, logger, msg)
 
 
-def _counter(progress, what: str, total: int, t0: float) -> Callable[[int, Any], None]:
+def _counter(progress: ProgressCallback | None, what: str, total: int, t0: float
+             ) -> Callable[[int, Any], None]:
+    """on_done of the executor: one line per finished job (logged and sent to ``progress``
+    with the job count, elapsed seconds and time left)."""
     done = [0]
 
     def on_done(_i: int, _result: Any) -> None:
         done[0] += 1
-        _say(progress, f"{what}: {done[0]}/{total} jobs done, {time.perf_counter() - t0:.1f} s")
+        elapsed = time.perf_counter() - t0
+        text = f"{what}: {done[0]}/{total} jobs done, {elapsed:.1f} s"
+        logger.info(text)
+        if progress is not None:
+            progress(Progress(text, what, done[0], total, "jobs", elapsed,
+                              elapsed * (total - done[0]) / done[0]))
 
     return on_done
 
 
 def cluster(emb: sp.csr_matrix, config: XLinearConfig, executor: Any, slots: int,
-            progress: Callable[[str], None] | None, report: DistributedReport,
+            progress: ProgressCallback | None, report: DistributedReport,
             pifa_data: tuple | None = None) -> LabelTree:
     """Hierarchical balanced 2-means with the meta-tree here and its segments as jobs."""
     ic = config.indexer
@@ -128,7 +136,7 @@ def cluster(emb: sp.csr_matrix, config: XLinearConfig, executor: Any, slots: int
 
 def train(X: sp.csr_matrix, Y: sp.csr_matrix, tree: LabelTree, config: XLinearConfig,
           executor: Any, slots: int, shared: dict[str, Any],
-          progress: Callable[[str], None] | None, report: DistributedReport
+          progress: ProgressCallback | None, report: DistributedReport
           ) -> tuple[list[LevelWeights], list[np.ndarray]]:
     """Every level of ``tree``, as level jobs and sub-tree jobs (all independent)."""
     depth = tree.depth
@@ -164,7 +172,7 @@ def fit_tree(X: sp.csr_matrix, Y: sp.csr_matrix, config: XLinearConfig, executor
              *, tree: LabelTree | None = None,
              embedding: Callable[[], sp.csr_matrix] | None = None,
              embedding_is_pifa: bool = False,
-             progress: Callable[[str], None] | None = None
+             progress: ProgressCallback | None = None
              ) -> tuple[LabelTree, list[LevelWeights], list[np.ndarray], DistributedReport]:
     """Index (unless ``tree`` is given) and train every level, with jobs on ``executor``.
 

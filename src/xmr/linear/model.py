@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from ..index.embed import label_embedding
 from ..index.kmeans import hierarchical_kmeans
 from ..index.tree import LabelTree
 from ..io.persist import Persistent, State, Stored
+from ..progress import ProgressCallback, report
 from ..rank import TopK
 from ..sparse import as_csr, as_label_csr, l2_normalize_rows
 from .config import XLinearConfig
@@ -73,7 +74,7 @@ class XLinearModel(Persistent):
 
     # -- training -------------------------------------------------------------------------------
     def fit(self, X, Y, *, tree: LabelTree | None = None, embedding=None, label_features=None,
-            threads: int | None = None, progress: Callable[[str], None] | None = None,
+            threads: int | None = None, progress: ProgressCallback | None = None,
             executor: Any = None) -> XLinearModel:
         """Index the labels (unless ``tree`` is given) and train every level.
 
@@ -91,7 +92,10 @@ class XLinearModel(Persistent):
         threads : int, optional
             Threads to use (default: all).
         progress : callable(str), optional
-            Receives one message per finished stage (and per finished job when distributed).
+            Receives :class:`xmr.progress.Progress` reports (``str`` lines that also carry the
+            stage, jobs done / total, elapsed seconds and the time left): one per finished
+            stage (indexing, each level), and while a level trains, its jobs done (at most a
+            few reports per second; one per finished job when distributed).
         executor : dask.distributed.Client or an executor of :mod:`xmr.distributed`, optional
             Run the clustering of sub-trees and the training of every sub-tree as jobs on its
             workers (PECOS's split; see :mod:`xmr.linear.distributed`). The model is the same
@@ -440,7 +444,5 @@ def _query_arrays(indices, values, n_features: int) -> tuple[np.ndarray, np.ndar
     return idx, val
 
 
-def _report(progress: Callable[[str], None] | None, msg: str) -> None:
-    logger.info(msg)
-    if progress is not None:
-        progress(msg)
+def _report(progress: ProgressCallback | None, msg: str) -> None:
+    report(progress, logger, msg)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,6 +11,7 @@ import scipy.sparse as sp
 from .._kernels import solver as _solver
 from .._threads import job_bounds, parallel_for
 from ..index.tree import LabelTree
+from ..progress import JobProgress, ProgressCallback, report
 from .config import PredictConfig, SolverConfig
 from .layout import build_layout
 from .postprocess import post_processor_code
@@ -63,8 +63,9 @@ def _csc_arrays(M: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _make_jobs(cptr: np.ndarray, prow_ptr: np.ndarray, x_ptr: np.ndarray,
-               prow_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group the children of each parent into jobs, most expensive first.
+               prow_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Group the children of each parent into jobs, most expensive first: (parent, first
+    child, end child, estimated cost) of each job.
 
     A job's cost is ~ (nnz of its parent's rows) x (its children). A parent costing more than
     1/_TARGET_JOBS of the level is split into that many shares of its children: each share
@@ -89,7 +90,8 @@ def _make_jobs(cptr: np.ndarray, prow_ptr: np.ndarray, x_ptr: np.ndarray,
     end = np.minimum(start + size[job_parent], cptr[job_parent + 1])
     cost = (parent_nnz[job_parent] + 1) * (end - start)
     order = np.argsort(-cost, kind="stable")
-    return job_parent[order], start[order].astype(np.int64), end[order].astype(np.int64)
+    return (job_parent[order], start[order].astype(np.int64), end[order].astype(np.int64),
+            cost[order].astype(np.float64))
 
 
 def _matcher_rows(X: sp.csr_matrix, tree: LabelTree, weights: list[LevelWeights],
@@ -116,12 +118,13 @@ def _children_of_jobs(job_start: np.ndarray, job_end: np.ndarray) -> np.ndarray:
 
 
 def _run_jobs(X, prow_ptr, prow_idx, pos_ptr, pos_idx, jobs, caps, n_children, cfg,
-              child_id_offset, out_cnt, out_bias, pieces, slots: _SlotBuffer) -> None:
+              child_id_offset, out_cnt, out_bias, pieces, slots: _SlotBuffer,
+              tracker: JobProgress | None = None) -> None:
     """Train ``jobs`` (parent, child start, child end) with per-child slot sizes ``caps``
     (aligned with the jobs' children), in batches of bounded memory. Appends
     ``(children, counts, idx, val)`` of the children that fit to ``pieces``; children with more
     surviving weights than their slot are left with ``out_cnt == -1``."""
-    job_parent, job_start, job_end = jobs
+    job_parent, job_start, job_end = jobs[:3]
     counts = job_end - job_start
     slot_cum = np.cumsum(np.add.reduceat(caps, np.cumsum(counts) - counts)
                          if counts.size else np.zeros(0, dtype=np.int64))
@@ -151,8 +154,14 @@ def _run_jobs(X, prow_ptr, prow_idx, pos_ptr, pos_idx, jobs, caps, n_children, c
                 buf_idx, buf_val, out_cnt, out_bias)
 
         # jobs vary in cost and come most expensive first: hand them out one by one
+        first_job = int(jobs_b[0])  # a batch's jobs are consecutive
+
+        def jobs_done(lo: int, hi: int, first: int = first_job) -> None:
+            tracker.jobs_done(lo, hi, first)
+
         parallel_for(_solver.train_jobs, jobs_b.shape[0], args, scratch=job_scratch,
-                     bounds=job_bounds(jobs_b.shape[0]))
+                     bounds=job_bounds(jobs_b.shape[0]),
+                     on_range=jobs_done if tracker is not None else None)
         children = np.sort(children)
         children = children[out_cnt[children] >= 0]
         cnt = out_cnt[children]
@@ -168,7 +177,8 @@ def _run_jobs(X, prow_ptr, prow_idx, pos_ptr, pos_idx, jobs, caps, n_children, c
 def train_level(X: sp.csr_matrix, parent_rows: sp.spmatrix, targets: sp.csr_matrix,
                 cptr: np.ndarray, cfg: SolverConfig, child_id_offset: int,
                 slots: _SlotBuffer | None = None,
-                level_size: int | None = None) -> tuple[LevelWeights, np.ndarray]:
+                level_size: int | None = None, progress: ProgressCallback | None = None,
+                stage: str = "level") -> tuple[LevelWeights, np.ndarray]:
     """Train one level: one binary problem per child node, on its parent's rows.
 
     Parameters
@@ -182,6 +192,9 @@ def train_level(X: sp.csr_matrix, parent_rows: sp.spmatrix, targets: sp.csr_matr
     level_size : nodes of the whole level when these children are a part of it (a distributed
         job): the slot size per child is set by the whole level, so that a job of a few
         children does not allocate (and page in) a full slot for each of them
+    progress : callback receiving the level's advance (jobs done, time left; see
+        ``xmr.progress``) while it trains; the final report is the caller's
+    stage : name of the level in those reports
 
     Returns
     -------
@@ -193,7 +206,8 @@ def train_level(X: sp.csr_matrix, parent_rows: sp.spmatrix, targets: sp.csr_matr
     prow_ptr, prow_idx = _csc_arrays(parent_rows)
     pos_ptr, pos_idx = _csc_arrays(targets)
     jobs = _make_jobs(cptr, prow_ptr, X.indptr, prow_idx)
-    job_parent, job_start, job_end = jobs
+    job_parent, job_start, job_end, job_cost = jobs
+    tracker = JobProgress(progress, stage, job_cost) if progress is not None else None
     n_local = np.zeros(job_parent.shape[0], dtype=np.int64)
     parallel_for(_solver.count_local_features, job_parent.shape[0],
                  (X.indptr, X.indices, prow_ptr, prow_idx, job_parent, n_local),
@@ -208,7 +222,7 @@ def train_level(X: sp.csr_matrix, parent_rows: sp.spmatrix, targets: sp.csr_matr
     out_bias = np.zeros(n_children, dtype=np.float32)
     pieces: list = []
     _run_jobs(X, prow_ptr, prow_idx, pos_ptr, pos_idx, jobs, cap, n_children, cfg,
-              child_id_offset, out_cnt, out_bias, pieces, slots)
+              child_id_offset, out_cnt, out_bias, pieces, slots, tracker)
     over = np.flatnonzero(out_cnt < 0)
     if over.size:
         logger.debug("%d of %d nodes need a larger weight slot; solving them again",
@@ -236,7 +250,7 @@ def train_level(X: sp.csr_matrix, parent_rows: sp.spmatrix, targets: sp.csr_matr
 
 def train_tree(X: sp.csr_matrix, Y: sp.csr_matrix, tree: LabelTree, cfg: SolverConfig,
                predict: PredictConfig,
-               progress: Callable[[str], None] | None = None
+               progress: ProgressCallback | None = None
                ) -> tuple[list[LevelWeights], list[np.ndarray]]:
     """Train every level of ``tree``; returns per-level CSC weights and bias weights."""
     weights: list[LevelWeights] = []
@@ -255,15 +269,14 @@ def train_tree(X: sp.csr_matrix, Y: sp.csr_matrix, tree: LabelTree, cfg: SolverC
         else:
             matched = _matcher_rows(X, tree, weights, biases, cfg.bias, level - 1, predict)
             parent_rows = matched if cfg.negatives == "man" else (matched + prev_targets)
+        stage = f"level {level}/{tree.depth}"
         w, b = train_level(X, parent_rows, targets, tree.child_ptr[level - 1], cfg, child_offset,
-                           slots)
+                           slots, progress=progress, stage=stage)
         weights.append(w)
         biases.append(b)
         child_offset += sizes[level]
         prev_targets = targets
-        msg = (f"level {level}/{tree.depth}: {sizes[level]} nodes, {w[1].shape[0]} weights, "
-               f"{time.perf_counter() - t0:.2f} s")
-        logger.info(msg)
-        if progress is not None:
-            progress(msg)
+        seconds = time.perf_counter() - t0
+        report(progress, logger, f"{stage}: {sizes[level]} nodes, {w[1].shape[0]} weights, "
+               f"{seconds:.2f} s", stage, seconds)
     return weights, biases

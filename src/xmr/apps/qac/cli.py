@@ -8,6 +8,7 @@ import logging
 import time
 
 from ...cli import common as c
+from ...cli.display import training_progress
 from .completer import QacConfig
 
 logger = logging.getLogger(__name__)
@@ -98,7 +99,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     c.announce_compilation()
     train, _, split = _split(args)
     t0 = time.perf_counter()
-    model = QueryAutocompleter(cfg).fit(train, threads=args.threads)
+    with training_progress(getattr(args, "quiet", False)) as progress:
+        model = QueryAutocompleter(cfg).fit(train, threads=args.threads, progress=progress)
     model.training_["split"] = split
     model.save(args.model)
     logger.info("trained on %d examples in %.2f s; saved to %s", len(train.target),

@@ -34,6 +34,7 @@ from ...index.config import IndexerConfig
 from ...io.persist import Persistent, State, Stored, load_flat
 from ...linear.config import PredictConfig, SolverConfig, XLinearConfig
 from ...linear.model import XLinearModel
+from ...progress import JobProgress, ProgressCallback, report
 from ...text.vectorizer import TfidfVectorizer
 from ...trees import TreeEnsemble, fit_lambdarank
 from .data import MAX_QUERY_CHARS, Examples
@@ -144,8 +145,10 @@ class QueryAutocompleter(Persistent):
         self._featurizer: Featurizer | None = None
 
     # -- training -------------------------------------------------------------------------------
-    def fit(self, examples: Examples, *, threads: int | None = None) -> QueryAutocompleter:
-        """Train on (previous, prefix, target) examples in log order."""
+    def fit(self, examples: Examples, *, threads: int | None = None,
+            progress: ProgressCallback | None = None) -> QueryAutocompleter:
+        """Train on (previous, prefix, target) examples in log order (``progress``: receives
+        the training's progress reports, see :mod:`xmr.progress`)."""
         cfg = self.config
         _check_examples(examples)
         t0 = time.perf_counter()
@@ -156,35 +159,41 @@ class QueryAutocompleter(Persistent):
                 raise DataError("too few training examples to cut a validation part")
             head = Examples(*(part[:-n_val] for part in examples))
             val = Examples(*(part[-n_val:] for part in examples))
-            self._set_log(head, threads)
-            self.ranker_ = self._train_ranker(val, threads)
-            logger.info("qac: ranker trained on %d examples (%.1f s)", n_val,
-                        time.perf_counter() - t0)
-        self._set_log(examples, threads)
+            self._set_log(head, threads, progress)
+            self.ranker_ = self._train_ranker(val, threads, progress)
+            report(progress, logger, f"qac: ranker trained on {n_val} examples "
+                   f"({time.perf_counter() - t0:.1f} s)", "qac ranker")
+        self._set_log(examples, threads, progress)
         self.training_ = {"examples": len(examples.target), "queries": len(self.labels_),
                           "seconds": round(time.perf_counter() - t0, 3)}
         return self
 
-    def _set_log(self, examples: Examples, threads: int) -> None:
+    def _set_log(self, examples: Examples, threads: int,
+                 progress: ProgressCallback | None = None) -> None:
         """Known queries, their counts, the lexicon and (when used) the past model."""
         labels, inverse, counts = np.unique(np.asarray(examples.target, dtype=object),
                                             return_inverse=True, return_counts=True)
         self.labels_, self.counts_ = labels.tolist(), counts.astype(np.int64)
         needs_past = self.config.method == "past" or self.config.model_feature
-        self.past_ = (PastModel(self.config).fit(examples, self.labels_, inverse, threads)
-                      if needs_past else None)
+        self.past_ = (PastModel(self.config).fit(examples, self.labels_, inverse, threads,
+                                                 progress) if needs_past else None)
         if self.config.method == "generated":
             self.lexicon_ = Lexicon().fit(self.labels_, self.counts_.tolist())
         self._featurizer = None
 
-    def _train_ranker(self, val: Examples, threads: int) -> TreeEnsemble:
+    def _train_ranker(self, val: Examples, threads: int,
+                      progress: ProgressCallback | None = None) -> TreeEnsemble:
         rows, labels, sizes = [], [], []
-        for prev, prefix, target in zip(val.previous, val.prefix, val.target, strict=True):
+        n = len(val.target)
+        tracker = JobProgress(progress, "qac ranker candidates", np.ones(n), unit="examples")
+        for i, (prev, prefix, target) in enumerate(zip(val.previous, val.prefix, val.target,
+                                                       strict=True)):
             texts, F = self._candidates(prefix, prev)  # the real-time path, one example each
             rows.append(F)
             labels.append(np.fromiter((t == target for t in texts), dtype=np.int32,
                                       count=len(texts)))
             sizes.append(len(texts))
+            tracker.jobs_done(i, i + 1)
         rc = self.config.ranker
         return fit_lambdarank(np.vstack(rows), np.concatenate(labels), np.array(sizes),
                               feature_names=FEATURES, n_trees=rc.n_trees,

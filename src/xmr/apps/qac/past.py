@@ -21,6 +21,7 @@ import numpy as np
 
 from ...index.trie import hybrid_tree, trie_tree
 from ...linear.model import XLinearModel
+from ...progress import ProgressCallback, report
 from .data import Examples
 from .features import QacFeaturizer
 from .queries import Suggestion, top_popular
@@ -59,8 +60,9 @@ class PastModel:
         self.model = model
 
     def fit(self, examples: Examples, labels: list[str], label_of: np.ndarray,
-            threads: int | None = None) -> PastModel:
-        """Train on examples whose targets are ``labels[label_of[i]]``."""
+            threads: int | None = None, progress: ProgressCallback | None = None) -> PastModel:
+        """Train on examples whose targets are ``labels[label_of[i]]`` (``progress``: see
+        :mod:`xmr.progress`)."""
         cfg = self.config
         t0 = time.perf_counter()
         previous, prefixes, label_of = _augment(examples, label_of, cfg.train_prefixes,
@@ -74,12 +76,12 @@ class PastModel:
         elif cfg.tree == "hybrid":
             emb = feat.prefix_vec.transform(labels, threads=threads)
             tree = hybrid_tree(labels, emb, cfg.trie_depth, cfg.indexer)
-        logger.info("qac: %d examples, %d queries, %d features, tree %s (%.2f s)",
-                    X.shape[0], len(labels), X.shape[1],
-                    tree.level_sizes() if tree is not None else "k-means",
-                    time.perf_counter() - t0)
+        shape = tree.level_sizes() if tree is not None else "k-means"
+        report(progress, logger, f"qac: {X.shape[0]} examples, {len(labels)} queries, "
+               f"{X.shape[1]} features, tree {shape} ({time.perf_counter() - t0:.2f} s)", "qac")
         Y = [[int(i)] for i in label_of]
-        self.model = XLinearModel(cfg.model_config()).fit(X, Y, tree=tree, threads=threads)
+        self.model = XLinearModel(cfg.model_config()).fit(X, Y, tree=tree, threads=threads,
+                                                          progress=progress)
         self.featurizer = feat
         return self
 

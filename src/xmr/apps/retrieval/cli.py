@@ -7,6 +7,7 @@ import logging
 import time
 
 from ...cli import common as c
+from ...cli.display import training_progress
 from .retriever import RetrieverConfig
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                            title_column=args.title_column)
     pairs = _judgments(args, args.pairs)
     t0 = time.perf_counter()
-    model = ProductRetriever(cfg).fit(catalog, pairs, threads=args.threads)
+    with training_progress(getattr(args, "quiet", False)) as progress:
+        model = ProductRetriever(cfg).fit(catalog, pairs, threads=args.threads,
+                                          progress=progress)
     model.save(args.model)
     logger.info("trained on %d products in %.2f s; saved to %s", len(catalog.ids),
                 time.perf_counter() - t0, args.model)

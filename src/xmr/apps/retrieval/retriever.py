@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -43,6 +43,7 @@ from ...lexical.speller import Speller
 from ...linear.config import PredictConfig, SolverConfig, XLinearConfig
 from ...linear.model import XLinearModel
 from ...metrics import evaluate
+from ...progress import ProgressCallback, report
 from ...rank import TextMatchReranker, TopK
 from ...sparse import l2_normalize_rows, labels_from_lists
 from ...text.config import TfidfConfig
@@ -140,10 +141,11 @@ class ProductRetriever(Persistent):
 
     # -- training -------------------------------------------------------------------------------
     def fit(self, catalog: Catalog, judgments: Judgments, *, threads: int | None = None,
-            progress: Callable[[str], None] | None = None) -> ProductRetriever:
+            progress: ProgressCallback | None = None) -> ProductRetriever:
         """Train on judged pairs (positives: grade >= ``min_relevance``) and the catalog.
 
-        ``progress`` receives one line per finished stage (as does the ``xmr`` logger).
+        ``progress`` receives one report per finished stage (as does the ``xmr`` logger) and
+        the advance of XR-Linear's levels (see :mod:`xmr.progress`).
         """
         cfg = self.config
         t0 = time.perf_counter()
@@ -166,7 +168,7 @@ class ProductRetriever(Persistent):
             _stage(progress, t0, f"BM25 and title indexes of {len(catalog.ids)} products")
             self.ranker_ = self._train_ranker(queries, X_rows, label_lists, judgments, index,
                                               threads, progress, t0)
-        self.model_ = self._train_model(X_rows, label_lists, threads)
+        self.model_ = self._train_model(X_rows, label_lists, threads, progress)
         _stage(progress, t0, f"XR-Linear on {n_q} queries and {len(texts) - n_q} title rows")
         self.pifa_, self.popularity_ = _pifa(X_rows[:n_q], label_lists[:n_q], len(catalog.ids))
         self._derived_cache = None
@@ -193,13 +195,13 @@ class ProductRetriever(Persistent):
         return texts, labels
 
     def _train_model(self, X_rows: sp.csr_matrix, label_lists: list[list[int]],
-                     threads: int) -> XLinearModel:
+                     threads: int, progress: ProgressCallback | None = None) -> XLinearModel:
         n_products = self.title_features_.shape[0]
         Y = labels_from_lists(label_lists, n_labels=n_products)
         label_features = self.title_features_ if self.config.indexer.embedding != "pifa" \
             else None
         return XLinearModel(self.config.model_config()).fit(
-            X_rows, Y, label_features=label_features, threads=threads)
+            X_rows, Y, label_features=label_features, threads=threads, progress=progress)
 
     def _train_ranker(self, queries: list[str], X_rows: sp.csr_matrix,
                       label_lists: list[list[int]], judgments: Judgments,
@@ -216,7 +218,8 @@ class ProductRetriever(Persistent):
         for f in range(rcfg.folds):
             held = np.flatnonzero(fold_of == f)
             kept = np.concatenate([np.flatnonzero(fold_of != f), np.arange(n_q, n_rows)])
-            model = self._train_model(X_rows[kept], [label_lists[i] for i in kept], threads)
+            model = self._train_model(X_rows[kept], [label_lists[i] for i in kept], threads,
+                                      progress)
             train_q = np.flatnonzero(fold_of != f)
             pifa, pop = _pifa(X_rows[train_q], [label_lists[i] for i in train_q],
                               self.title_features_.shape[0])
@@ -539,11 +542,9 @@ class ProductRetriever(Persistent):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _stage(progress: Callable[[str], None] | None, t0: float, what: str) -> None:
-    msg = f"retrieval: {what} ({time.perf_counter() - t0:.1f} s)"
-    logger.info(msg)
-    if progress is not None:
-        progress(msg)
+def _stage(progress: ProgressCallback | None, t0: float, what: str) -> None:
+    elapsed = time.perf_counter() - t0
+    report(progress, logger, f"retrieval: {what} ({elapsed:.1f} s)", "retrieval", elapsed)
 
 
 def _catalog_index(catalog: Catalog) -> dict[str, int]:

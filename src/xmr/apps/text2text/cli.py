@@ -7,6 +7,7 @@ import logging
 import time
 
 from ...cli import common as c
+from ...cli.display import training_progress
 from .model import Text2TextConfig
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     items = read_items(args.items)
     texts, labels = read_labeled_texts(args.input, n_items=len(items))
     t0 = time.perf_counter()
-    model = Text2Text(cfg).fit(texts, labels, items, threads=args.threads)
+    with training_progress(getattr(args, "quiet", False)) as progress:
+        model = Text2Text(cfg).fit(texts, labels, items, threads=args.threads,
+                                   progress=progress)
     model.save(args.model)
     logger.info("trained on %d texts, %d items in %.2f s; saved to %s", len(texts), len(items),
                 time.perf_counter() - t0, args.model)

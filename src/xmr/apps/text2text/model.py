@@ -25,6 +25,7 @@ from ...io.persist import Persistent, State, Stored
 from ...linear.config import PredictConfig, SolverConfig, XLinearConfig
 from ...linear.model import XLinearModel
 from ...metrics import evaluate
+from ...progress import ProgressCallback, report
 from ...rank import TopK
 from ...sparse import labels_from_lists
 from ...text.config import TfidfConfig
@@ -79,7 +80,8 @@ class Text2Text(Persistent):
         self.label_features_: sp.csr_matrix | None = None
 
     def fit(self, texts: Sequence[str], labels: Sequence[Sequence[int]], items: Sequence[str],
-            *, threads: int | None = None) -> Text2Text:
+            *, threads: int | None = None, progress: ProgressCallback | None = None
+            ) -> Text2Text:
         """Train from texts, their label-id lists (indices into ``items``) and the label texts.
 
         Parameters
@@ -88,6 +90,8 @@ class Text2Text(Persistent):
         labels : n_rows lists of int label ids in ``[0, len(items))``
         items : the label texts
         threads : int, optional
+        progress : callable(str), optional
+            Receives the training's progress reports (see :mod:`xmr.progress`).
         """
         if len(texts) != len(labels):
             raise DataError(f"{len(texts)} texts but {len(labels)} label lists")
@@ -101,10 +105,10 @@ class Text2Text(Persistent):
         label_features = None
         if cfg.indexer.embedding != "pifa":
             label_features = vec.transform(list(items), threads=threads)
-        logger.info("text2text: %d texts -> %d features (%.2f s)", X.shape[0], X.shape[1],
-                    time.perf_counter() - t0)
+        report(progress, logger, f"text2text: {X.shape[0]} texts -> {X.shape[1]} features "
+               f"({time.perf_counter() - t0:.2f} s)", "text2text")
         model = XLinearModel(cfg.model_config()).fit(X, Y, label_features=label_features,
-                                                     threads=threads)
+                                                     threads=threads, progress=progress)
         self.vectorizer_, self.model_, self.items_ = vec, model, list(items)
         self.label_features_ = label_features
         return self
