@@ -8,6 +8,8 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
+
 logger = logging.getLogger(__name__)
 
 LIBS = ("xmr", "libpecos", "napkinxc", "omikuji")
@@ -119,6 +121,71 @@ def _scaling_table(rows: list[dict]) -> list[str]:
             f"{'' if st == 'ok' else f' ({st})'} | {_fmt(pr.get('latency_p50_ms'))} |")
     lines += ["", "![training time and memory vs labels](plots/scaling.png)", ""]
     return lines
+
+
+def _spread_table(records: list[dict]) -> list[str]:
+    """xmr against each peer over the generator shapes of the suite 'shapes' (matched settings,
+    2 threads): one row per shape, then the spread (min / median / max) of each ratio."""
+    shapes = sorted({r["dataset"] for r in records if r["dataset"].startswith("shape-")})
+    if not shapes:
+        return []
+
+    def rec(ds: str, lib: str) -> dict:
+        r = next((r for r in records if r["dataset"] == ds and r["lib"] == lib and
+                  r["setting"] == "matched" and r["threads"] == SCALING_THREADS), {})
+        return r if r and _status(r) == "ok" else {}
+
+    peers = [lib for lib in LIBS if lib != "xmr" and any(rec(ds, lib) for ds in shapes)]
+    lines = ["## Spread over generator shapes (50K labels, 100K rows, PECOS-matched settings, "
+             f"{SCALING_THREADS} threads)", "",
+             "Each shape changes one knob of the generator (`benchmarks/run.py`, `SHAPES`); "
+             "ratios are xmr / peer (below 1.00x: xmr faster or smaller), P@1 differences are "
+             "xmr minus the peer, in points.", "",
+             "| shape | nnz / row | labels / row | xmr train s | "
+             + " | ".join(f"vs {p} train" for p in peers) + " | xmr P@1 | "
+             + " | ".join(f"vs {p} P@1" for p in peers) + " | xmr model MB | vs libpecos model "
+             "| xmr train RSS MB | vs libpecos RSS |",
+             "|" + "---|" * (7 + 2 * len(peers) + 2)]
+    ratios: dict[str, list[float]] = {}
+    for ds in shapes:
+        x = rec(ds, "xmr")
+        if not x:
+            lines.append(f"| {ds} | " + "- | " * (6 + 2 * len(peers) + 2))
+            continue
+        xt, xp = x.get("train", {}), x.get("predict", {})
+        shape = x.get("data", {})
+        cells = [ds, _fmt(shape.get("nnz_per_row")), _fmt(shape.get("labels_per_row")),
+                 _fmt(xt.get("train_s"))]
+        for p in peers:
+            pt = rec(ds, p).get("train", {})
+            cells.append(_ratio(xt.get("train_s"), pt.get("train_s")))
+            if xt.get("train_s") and pt.get("train_s"):
+                ratios.setdefault(f"train vs {p}", []).append(xt["train_s"] / pt["train_s"])
+        cells.append("-" if xp.get("P@1") is None else f"{100 * xp['P@1']:.2f}")
+        for p in peers:
+            pp = rec(ds, p).get("predict", {})
+            if xp.get("P@1") is None or pp.get("P@1") is None:
+                cells.append("-")
+                continue
+            diff = 100 * (xp["P@1"] - pp["P@1"])
+            cells.append(f"{diff:+.2f}")
+            ratios.setdefault(f"P@1 points vs {p}", []).append(diff)
+        pecos = rec(ds, "libpecos").get("train", {})
+        cells += [_fmt(xt.get("model_mb")), _ratio(xt.get("model_mb"), pecos.get("model_mb"))]
+        if xt.get("model_mb") and pecos.get("model_mb"):
+            ratios.setdefault("model size vs libpecos", []).append(
+                xt["model_mb"] / pecos["model_mb"])
+        exact = _rss_exact(x) and bool(pecos) and _rss_exact(rec(ds, "libpecos"))
+        cells += [_rss(x), _ratio(xt.get("train_peak_rss_mb"), pecos.get("train_peak_rss_mb"))
+                  if exact else "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| ratio | min | median | max |", "|---|---|---|---|"]
+    for name, vals in ratios.items():
+        v = np.array(vals)
+        unit = "" if name.startswith("P@1") else "x"
+        lines.append(f"| {name} | {v.min():.2f}{unit} | {np.median(v):.2f}{unit} | "
+                     f"{v.max():.2f}{unit} |")
+    return lines + [""]
 
 
 def _plot_scaling(rows: list[dict], path: Path, plt) -> None:
@@ -247,6 +314,7 @@ def write_report(results_dir: Path, target: Path) -> None:
     if has_plots:
         lines += ["![accuracy vs single-query latency](plots/accuracy-latency.png)", ""]
     lines += _scaling_table(_scaling_rows(records))
+    lines += _spread_table(records)
     datasets = sorted({r["dataset"] for r in records})
     for ds in datasets:
         rows = sorted((r for r in records if r["dataset"] == ds),

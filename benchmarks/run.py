@@ -39,6 +39,21 @@ PEER_REQUIREMENTS = [
 ]
 PEERS = ("libpecos", "napkinxc", "omikuji")
 GENERATED = {"gen-2k": 2_000, "gen-10k": 10_000, "gen-100k": 100_000, "gen-1m": 1_000_000}
+# One size (50K labels, 100K training rows), one knob of the generator changed at a time: the
+# project's default generator may flatter xmr, so the suite 'shapes' reports the spread of the
+# ratios to the peers over these (benchmarks/RESULTS.md, "Spread over shapes").
+_SHAPE_SIZE = {"n_labels": 50_000, "n_train": 100_000, "n_test": 10_000}
+SHAPES = {
+    "shape-base": {},  # 100K features, ~28 nonzeros and ~2.4 labels per row, Zipf 1.0
+    "shape-flat": {"zipf_a": 0.6},  # flatter label frequencies (fewer rare labels)
+    "shape-steep": {"zipf_a": 1.4},  # a heavier head and a longer tail
+    "shape-dense": {"tokens_per_label": 24, "noise": 0.5},  # ~59 nonzeros per row
+    "shape-wide": {"n_features": 400_000},
+    "shape-fewlabels": {"extra_labels": 0.9},  # ~1.85 labels per row
+    # the shape of issue 17's outside problem: 200K features, ~59 nonzeros, ~1.85 labels per row
+    "shape-outside": {"n_features": 200_000, "tokens_per_label": 24, "noise": 0.5,
+                      "extra_labels": 0.9},
+}
 
 
 def log(msg: str) -> None:
@@ -77,13 +92,14 @@ def prepare_dataset(name: str) -> Path | None:
         if parts is None:
             log(f"skipping {name}: its files are not in {SHARED_DATA} (see shared/data)")
             return None
-    elif name in GENERATED:
+    elif name in GENERATED or name in SHAPES:
         from xmr.synthetic import make_problem
 
-        p = make_problem(GENERATED[name], seed=0)
+        p = (make_problem(GENERATED[name], seed=0) if name in GENERATED
+             else make_problem(**_SHAPE_SIZE, **SHAPES[name], seed=0))
         parts = {"train": (p.X_train, p.Y_train), "test": (p.X_test, p.Y_test)}
     else:
-        known = ", ".join(["bibtex", *text_datasets.NAMES, *GENERATED])
+        known = ", ".join(["bibtex", *text_datasets.NAMES, *GENERATED, *SHAPES])
         log(f"skipping {name}: unknown dataset (known: {known})")
         return None
     out.mkdir(parents=True, exist_ok=True)
@@ -145,6 +161,8 @@ SUITES = {
          "settings": "xmr:matched,libpecos:matched,napkinxc:matched,omikuji:matched",
          "test_rows": 20_000},
     ],
+    "shapes": [{"datasets": ",".join(SHAPES), "threads": "2",
+                "settings": "xmr:matched,libpecos:matched,omikuji:matched,napkinxc:matched"}],
 }
 
 
@@ -192,11 +210,20 @@ def done_jobs(results_dir: Path) -> set[tuple]:
     return done
 
 
+def data_shape(data: Path) -> dict:
+    """Rows, nonzeros per row and labels per row of a prepared dataset's training part."""
+    X = sp.load_npz(data / "X_train.npz")
+    Y = sp.load_npz(data / "Y_train.npz")
+    n = max(X.shape[0], 1)
+    return {"rows": int(X.shape[0]), "features": int(X.shape[1]), "labels": int(Y.shape[1]),
+            "nnz_per_row": round(X.nnz / n, 2), "labels_per_row": round(Y.nnz / n, 3)}
+
+
 def run_job(job: dict, data: Path, python: Path, args: argparse.Namespace,
-            n_train: int) -> dict:
+            shape: dict) -> dict:
     name, lib, setting, t = job["dataset"], job["lib"], job["setting"], job["threads"]
     model = WORK / "models" / f"{name}-{lib}-{setting}-{t}"
-    rec = dict(job, n_train=n_train)
+    rec = dict(job, n_train=shape["rows"], data=shape)
     for mode in ("train", "predict"):
         best = None
         for _ in range(max(1, args.repeats)):
@@ -266,18 +293,17 @@ def main(argv=None) -> int:
     peer_python = ensure_peer_venv() if any(j["lib"] in PEERS for j in jobs) else None
 
     records = []
-    prepared: dict[str, tuple[Path, int] | None] = {}  # dataset -> (directory, training rows)
+    prepared: dict[str, tuple[Path, dict] | None] = {}  # dataset -> (directory, its shape)
     for job in jobs:
         name = job["dataset"]
         if name not in prepared:
             data = prepare_dataset(name)
-            prepared[name] = None if data is None else (
-                data, int(sp.load_npz(data / "Y_train.npz").shape[0]))
+            prepared[name] = None if data is None else (data, data_shape(data))
         if prepared[name] is None:
             continue
-        data, n_train = prepared[name]
+        data, shape = prepared[name]
         python = Path(sys.executable) if job["lib"] == "xmr" else peer_python
-        records.append(run_job(job, data, python, args, n_train))
+        records.append(run_job(job, data, python, args, shape))
         _save(out_dir, run_id, args, records)  # a stopped run keeps what it has
     if records:
         _save(out_dir, run_id, args, records)

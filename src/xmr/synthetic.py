@@ -9,8 +9,9 @@ Model
   vocabulary (label words are specific; topic words are shared by the topic's labels, which is
   what makes label clustering meaningful). Label ids are shuffled at the end, so that ids
   reveal nothing about the hierarchy.
-- A row has 1-5 labels (mean ~2.4): the first drawn by popularity, each further one from the same
-  topic with probability ``p_same_topic``, otherwise by popularity again.
+- A row has 1 + Poisson(``extra_labels``) labels, at most ``max_labels`` (by default 1-5, mean
+  ~2.4): the first drawn by popularity, each further one from the same topic with probability
+  ``p_same_topic``, otherwise by popularity again.
 - A row's tokens: for each of its labels a few label words, topic words and super-topic words,
   plus background noise words drawn from a Zipf distribution over the whole vocabulary (a share
   ``noise`` of all tokens). Counts become TF-IDF (sublinear tf, smooth idf), rows unit-norm.
@@ -49,7 +50,8 @@ def _zipf_sampler(rng: np.random.Generator, n: int, a: float, size: int,
 def make_problem(n_labels: int = 10_000, n_train: int | None = None, n_test: int | None = None,
                  n_features: int | None = None, *, zipf_a: float = 1.0, topic_size: int = 20,
                  super_size: int = 16, p_same_topic: float = 0.6, noise: float = 0.3,
-                 tokens_per_label: int = 12, seed: int = 0) -> SyntheticProblem:
+                 tokens_per_label: int = 12, extra_labels: float = 1.4, max_labels: int = 5,
+                 seed: int = 0) -> SyntheticProblem:
     """Generate a seeded XMC problem.
 
     Parameters
@@ -62,6 +64,8 @@ def make_problem(n_labels: int = 10_000, n_train: int | None = None, n_test: int
     p_same_topic : probability that a further label of a row comes from its first label's topic
     noise : share of background tokens in a row
     tokens_per_label : tokens emitted per label of a row (before noise)
+    extra_labels : mean of the Poisson number of labels of a row beyond its first
+    max_labels : most labels of a row
     seed : int
 
     Returns
@@ -72,6 +76,9 @@ def make_problem(n_labels: int = 10_000, n_train: int | None = None, n_test: int
         raise ConfigError(f"n_labels must be >= 2; got {n_labels}")
     if not 0.0 <= noise < 1.0:
         raise ConfigError(f"noise must be in [0, 1); got {noise}")
+    if not (extra_labels >= 0.0 and max_labels >= 1 and tokens_per_label >= 1):
+        raise ConfigError("extra_labels must be >= 0, max_labels and tokens_per_label >= 1; got "
+                          f"{extra_labels}, {max_labels}, {tokens_per_label}")
     n_train = n_train if n_train is not None else max(200, n_labels)
     n_test = n_test if n_test is not None else max(50, n_labels // 5)
     d = n_features if n_features is not None else max(1000, 2 * n_labels)
@@ -89,7 +96,7 @@ def make_problem(n_labels: int = 10_000, n_train: int | None = None, n_test: int
     super_words = rng.integers(0, d, size=(n_super, 8))
 
     # labels of each row
-    n_lab = np.minimum(1 + rng.poisson(1.4, size=n_rows), 5)
+    n_lab = np.minimum(1 + rng.poisson(extra_labels, size=n_rows), max_labels)
     total = int(n_lab.sum())
     row_of = np.repeat(np.arange(n_rows), n_lab)
     first_pos = np.cumsum(n_lab) - n_lab

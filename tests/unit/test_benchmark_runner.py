@@ -155,3 +155,42 @@ def test_report_draws_both_plots(tmp_path, monkeypatch):
         png = tmp_path / "plots" / name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     assert "plots/scaling.png" in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_shapes_suite_and_its_spread_table(tmp_path):
+    jobs = [j for part in run.SUITES["shapes"]
+            for j in run.plan_jobs(part["datasets"], ["xmr", "libpecos", "omikuji"],
+                                   part["threads"], part["settings"], 0)]
+    assert {j["dataset"] for j in jobs} == set(run.SHAPES)
+    assert {(j["setting"], j["threads"]) for j in jobs} == {("matched", 2)}
+    results = tmp_path / "results"
+    shape = {"nnz_per_row": 28.0, "labels_per_row": 2.4}
+
+    def rec(ds, lib, train_s, p1, mb):
+        r = _record(ds, lib, train={"status": "ok", "train_s": train_s,
+                                    "train_peak_rss_mb": 100.0, "rss_source": "VmHWM",
+                                    "model_mb": mb})
+        r["predict"]["P@1"] = p1
+        return dict(r, data=shape)
+
+    _write_run(results, "20261203-080000", [
+        rec("shape-base", "xmr", 8.0, 0.90, 6.0), rec("shape-base", "libpecos", 10.0, 0.91, 4.0),
+        rec("shape-base", "omikuji", 4.0, 0.88, 1.0),
+        rec("shape-wide", "xmr", 30.0, 0.80, 9.0), rec("shape-wide", "libpecos", 10.0, 0.80, 3.0),
+        rec("shape-wide", "omikuji", 20.0, 0.85, 1.0)])
+    report.write_report(results, tmp_path / "RESULTS.md")
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "| shape-base | 28 | 2.4 | 8 | 0.80x | 2.00x | 90.00 | -1.00 | +2.00 | 6 | 1.50x |" \
+        in text
+    assert "| train vs libpecos | 0.80x | 1.90x | 3.00x |" in text  # min / median / max
+    assert "| P@1 points vs omikuji | -5.00 | -1.50 | 2.00 |" in text
+    assert "| model size vs libpecos | 1.50x | 2.25x | 3.00x |" in text
+
+
+def test_data_shape_reads_the_training_part(tmp_path):
+    X = sp.csr_matrix(np.array([[1, 0, 2], [0, 0, 3]], dtype=np.float32))
+    Y = sp.csr_matrix(np.array([[1, 1], [0, 1]], dtype=np.float32))
+    sp.save_npz(tmp_path / "X_train.npz", X)
+    sp.save_npz(tmp_path / "Y_train.npz", Y)
+    assert run.data_shape(tmp_path) == {"rows": 2, "features": 3, "labels": 2,
+                                        "nnz_per_row": 1.5, "labels_per_row": 1.5}
