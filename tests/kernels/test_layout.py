@@ -73,3 +73,53 @@ def test_empty_level_weights_are_handled():
     lay = build_layout(tree, [empty], [np.zeros(3, dtype=np.float32)], 1.0)
     assert lay.nnz == 0 and lay.row_feat.shape == (0,)
     assert sp.issparse(lay.level_weights(1)[0])
+
+
+@pytest.mark.parametrize("fanout, child_dtype", [(7, np.uint8), (256, np.uint8),
+                                                 (257, np.uint16), (70_000, np.uint32)])
+def test_index_types_are_the_narrowest_that_fit(fanout, child_dtype):
+    from xmr.linear.layout import child_offset_dtype, entry_pointer_dtype
+
+    assert child_offset_dtype(fanout) == child_dtype
+    assert entry_pointer_dtype(2**31 - 1) == np.int32 and entry_pointer_dtype(2**31) == np.int64
+
+
+def test_narrow_and_wide_layouts_search_alike():
+    """A model whose root has 300 children (uint16 offsets) and its widened copy (format 1's
+    uint32 / int64) return the same labels and scores."""
+    import xmr
+    from xmr.linear.search import beam_search
+
+    rng = np.random.default_rng(4)
+    n_labels, d = 300, 60
+    X = random_csr(rng, 400, d, 0.2).astype(np.float32)
+    Y = sp.csr_matrix((np.ones(400, np.float32), (np.arange(400), rng.integers(0, n_labels, 400))),
+                      shape=(400, n_labels))
+    model = xmr.XLinearModel().fit(X, Y, tree=LabelTree.flat(n_labels), threads=1)
+    lay = model.layout_
+    assert lay.entry_child.dtype == np.uint16 and lay.row_entry_ptr.dtype == np.int32
+    wide = lay._replace(entry_child=lay.entry_child.astype(np.uint32),
+                        row_entry_ptr=lay.row_entry_ptr.astype(np.int64))
+    assert wide.narrowed().entry_child.dtype == np.uint16 and lay.narrowed() is lay
+    Xq = sp.csr_matrix(X[:50])
+    a = beam_search(lay, Xq, np.zeros(0, dtype=np.uint8), 10, 10, 0)
+    b = beam_search(wide, Xq, np.zeros(0, dtype=np.uint8), 10, 10, 0)
+    assert np.array_equal(a.indices, b.indices) and np.array_equal(a.scores, b.scores)
+
+
+def test_a_format_1_model_is_resaved_narrow(tmp_path):
+    import json
+    from pathlib import Path
+
+    import xmr
+
+    fixture = Path(__file__).resolve().parents[1] / "data" / "xlinear_v1"
+    old = xmr.load(fixture)
+    assert old.layout_.entry_child.dtype == np.uint32  # as format 1 stored it
+    new = xmr.load(old.save(tmp_path / "m"))
+    manifest = json.loads((xmr.io.store.resolve(tmp_path / "m") / "manifest.json").read_text())
+    assert manifest["version"] == 2
+    assert new.layout_.entry_child.dtype == np.uint8
+    assert new.layout_.row_entry_ptr.dtype == np.int32
+    X = sp.csr_matrix(np.random.default_rng(0).random((5, old.n_features_)).astype(np.float32))
+    assert np.array_equal(old.predict(X).indices, new.predict(X).indices)

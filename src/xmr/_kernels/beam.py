@@ -7,8 +7,10 @@ Layout (all levels flattened; node 0 is the root, nodes of a level are contiguou
 - ``chunk_row_ptr`` int64 (n_internal + 1): the weight chunk of internal node g (the columns of
   its children) holds rows ``chunk_row_ptr[g] .. chunk_row_ptr[g + 1] - 1``.
 - ``row_feat`` int32 (n_rows): feature id of each chunk row, sorted within a chunk.
-- ``row_entry_ptr`` int64 (n_rows + 1), ``entry_child`` uint32, ``entry_val`` float32: the nonzero
-  weights of a row, as (child offset within the chunk, value), sorted by child offset.
+- ``row_entry_ptr`` int32 or int64 (n_rows + 1), ``entry_child`` uint8, uint16 or uint32,
+  ``entry_val`` float32: the nonzero weights of a row, as (child offset within the chunk,
+  value), sorted by child offset (the index widths are the narrowest that fit the model; the
+  kernels are compiled for each combination met).
 - ``node_bias`` float32 (n_nodes): bias term of each node's score.
 
 A query touches only the chunks of the nodes in its beam; within a chunk it looks up its own

@@ -21,8 +21,10 @@ class ChunkedLayout(NamedTuple):
     child_start : int64 (n_internal + 1,)  children range of each internal node (global ids)
     chunk_row_ptr : int64 (n_internal + 1,)  rows of each internal node's weight chunk
     row_feat : int32 (n_rows,)  feature id of each row (sorted within a chunk)
-    row_entry_ptr : int64 (n_rows + 1,)  entries of each row
-    entry_child : uint32 (nnz,)  child offset within the chunk (unsigned: no wraparound checks)
+    row_entry_ptr : int32 or int64 (n_rows + 1,)  entries of each row (int32 when they fit)
+    entry_child : uint8, uint16 or uint32 (nnz,)  child offset within the chunk: the narrowest
+        type that holds the largest fan-out (uint8 up to 256 children per node, which covers
+        PECOS's defaults B=16 and leaves of 100); unsigned, so no wraparound checks
     entry_val : float32 (nnz,)  weight
     node_bias : float32 (n_nodes,)  bias term of each node's score (0 for the root)
     label_perm : int32 (n_labels,)  label id of each leaf node, in leaf order
@@ -53,6 +55,16 @@ class ChunkedLayout(NamedTuple):
 
     def max_fanout(self) -> int:
         return int(np.diff(self.child_start).max()) if self.child_start.shape[0] > 1 else 1
+
+    def narrowed(self) -> ChunkedLayout:
+        """This layout with the narrowest index types (itself when it has them already; a
+        layout read from format 1 has int64 / uint32)."""
+        child = child_offset_dtype(self.max_fanout())
+        ptr = entry_pointer_dtype(self.nnz)
+        if self.entry_child.dtype == child and self.row_entry_ptr.dtype == ptr:
+            return self
+        return self._replace(entry_child=self.entry_child.astype(child),
+                             row_entry_ptr=self.row_entry_ptr.astype(ptr))
 
     def tree(self) -> LabelTree:
         """The label tree this layout was built on."""
@@ -92,6 +104,20 @@ class ChunkedLayout(NamedTuple):
         return W, bias
 
 
+def child_offset_dtype(max_fanout: int) -> np.dtype:
+    """The narrowest unsigned type of ``entry_child`` for nodes of up to ``max_fanout``
+    children (a saved model is mostly entries: 1 byte per entry instead of 4)."""
+    for dtype in (np.uint8, np.uint16):
+        if max_fanout <= np.iinfo(dtype).max + 1:
+            return np.dtype(dtype)
+    return np.dtype(np.uint32)
+
+
+def entry_pointer_dtype(n_entries: int) -> np.dtype:
+    """int32 for ``row_entry_ptr`` when every entry offset fits, else int64."""
+    return np.dtype(np.int32 if n_entries <= np.iinfo(np.int32).max else np.int64)
+
+
 # Chunks whose rows cover at least this share of all features are made direct-indexed; rows
 # with weights for at least this share of their chunk's children are stored dense. Both trade a
 # little memory (at most 4x the row index of a top chunk, 2x the entries of a dense row) for
@@ -117,6 +143,8 @@ def build_layout(tree: LabelTree, weights: list[tuple[np.ndarray, np.ndarray, np
     if n_features is None:
         n_features = max((int(w[1].max()) + 1 for w in weights if w[1].size), default=0)
     sizes = tree.level_sizes()
+    fanouts = [int(np.diff(ptr).max()) for ptr in tree.child_ptr if ptr.shape[0] > 1]
+    child_dtype = child_offset_dtype(max(fanouts, default=1))
     level_start = np.zeros(len(sizes) + 1, dtype=np.int64)
     np.cumsum(sizes, out=level_start[1:])
     child_start_parts = []
@@ -143,7 +171,7 @@ def build_layout(tree: LabelTree, weights: list[tuple[np.ndarray, np.ndarray, np
         total_rows, total_entries = int(row_off[-1]), int(entry_off[-1])
         row_feat = np.empty(total_rows, dtype=np.int32)
         row_entry_ptr = np.empty(total_rows, dtype=np.int64)
-        entry_child = np.empty(total_entries, dtype=np.uint32)
+        entry_child = np.empty(total_entries, dtype=child_dtype)
         entry_val = np.empty(total_entries, dtype=np.float32)
         parallel_for(_layout.fill_chunks, n_par, (col_ptr, idx, val, cptr, row_off, entry_off,
                                                   direct, DENSE_FRAC, row_feat, row_entry_ptr,
@@ -157,7 +185,8 @@ def build_layout(tree: LabelTree, weights: list[tuple[np.ndarray, np.ndarray, np
         entry_base += total_entries
     child_start = np.concatenate(child_start_parts + [[level_start[-1]]]).astype(np.int64)
     chunk_row_ptr = np.concatenate(chunk_rows_parts + [[row_base]]).astype(np.int64)
-    row_entry_ptr = np.concatenate(row_entry_parts + [[entry_base]]).astype(np.int64)
+    row_entry_ptr = np.concatenate(row_entry_parts + [[entry_base]]).astype(
+        entry_pointer_dtype(entry_base))
     node_bias = np.concatenate([[0.0]] + [b * bias_value for b in biases]).astype(np.float32)
     return ChunkedLayout(
         level_start=level_start,
@@ -165,7 +194,7 @@ def build_layout(tree: LabelTree, weights: list[tuple[np.ndarray, np.ndarray, np
         chunk_row_ptr=chunk_row_ptr,
         row_feat=np.concatenate(row_feat_parts).astype(np.int32),
         row_entry_ptr=row_entry_ptr,
-        entry_child=np.concatenate(entry_child_parts).astype(np.uint32),
+        entry_child=np.concatenate(entry_child_parts).astype(child_dtype, copy=False),
         entry_val=np.concatenate(entry_val_parts).astype(np.float32),
         node_bias=node_bias,
         label_perm=tree.label_perm,

@@ -23,7 +23,7 @@ from ..progress import ProgressCallback, report
 from ..rank import TopK
 from ..sparse import as_csr, as_label_csr, l2_normalize_rows
 from .config import XLinearConfig
-from .layout import ChunkedLayout, build_layout
+from .layout import ChunkedLayout, build_layout, child_offset_dtype, entry_pointer_dtype
 from .postprocess import post_processor_code
 from .search import beam_search, score_pairs
 from .train import train_tree
@@ -57,7 +57,7 @@ class XLinearModel(Persistent):
     """
 
     format_name = "xmr.xlinear"
-    format_version = 1
+    format_version = 2  # 2: the narrowest index types (uint8 child offsets, int32 pointers)
 
     def __init__(self, config: XLinearConfig | None = None) -> None:
         if config is not None and not isinstance(config, XLinearConfig):
@@ -361,7 +361,7 @@ class XLinearModel(Persistent):
 
     # -- persistence ----------------------------------------------------------------------------
     def state(self) -> State:
-        layout = self._check_fitted()
+        layout = self._check_fitted().narrowed()  # a model loaded from format 1 is re-saved
         return State(arrays=dict(layout._asdict()),
                      meta={"config": self.config.to_dict(), "n_features": int(self.n_features_),
                            "n_labels": int(self.n_labels_), "training": self.training_})
@@ -409,10 +409,14 @@ def _checked_layout(stored: Stored, n_features: int, n_labels: int) -> ChunkedLa
                                                                == n_features - 1)),
                      "array 'row_feat': a direct-indexed chunk does not list every feature")
     entry_val = stored.array("entry_val", np.float32, ndim=1)
-    row_entry_ptr = stored.array("row_entry_ptr", np.int64, shape=(n_rows + 1,))
-    stored.check_pointers("row_entry_ptr", row_entry_ptr, total=entry_val.shape[0])
-    entry_child = stored.array("entry_child", np.uint32, shape=(entry_val.shape[0],))
     max_fanout = int(steps.max()) if steps.size else 1
+    # format 1 stored int64 / uint32; format 2 the narrowest types that fit (see layout.py)
+    wide = stored.version < 2
+    row_entry_ptr = stored.array("row_entry_ptr", np.int64 if wide else entry_pointer_dtype(
+        entry_val.shape[0]), shape=(n_rows + 1,))
+    stored.check_pointers("row_entry_ptr", row_entry_ptr, total=entry_val.shape[0])
+    entry_child = stored.array("entry_child", np.uint32 if wide else child_offset_dtype(
+        max_fanout), shape=(entry_val.shape[0],))
     stored.check_range("entry_child", entry_child, 0, max_fanout)
     node_bias = stored.array("node_bias", np.float32, shape=(n_nodes,))
     label_perm = stored.array("label_perm", np.int32, shape=(n_labels,))
