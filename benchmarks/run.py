@@ -38,7 +38,8 @@ PEER_REQUIREMENTS = [
     ["numpy<2", "scipy<1.14", "libpecos==1.2.8", "omikuji==0.5.2", "napkinxc==0.7.2"],
 ]
 PEERS = ("libpecos", "napkinxc", "omikuji")
-GENERATED = {"gen-2k": 2_000, "gen-10k": 10_000, "gen-100k": 100_000, "gen-1m": 1_000_000}
+GENERATED = {"gen-2k": 2_000, "gen-10k": 10_000, "gen-100k": 100_000, "gen-1m": 1_000_000,
+             "gen-3m": 3_000_000}
 # One size (50K labels, 100K training rows), one knob of the generator changed at a time: the
 # project's default generator may flatter xmr, so the suite 'shapes' reports the spread of the
 # ratios to the peers over these (benchmarks/RESULTS.md, "Spread over shapes").

@@ -249,6 +249,10 @@ def _overhead_only(paths, complete_reqs, search_reqs, in_process, step: float) -
                          "overhead_ms": r["p50_ms"] - in_process[name]["p50_ms"],
                          "model_in_server_p50_ms": r["model_p50_ms"],
                          "paired_overhead_ms": r["outside_model_p50_ms"]}
+            wrk = _wrk_closed_loop(url, reqs, step)
+            if wrk is not None:
+                out[name]["wrk"] = dict(wrk, overhead_ms=wrk["p50_ms"]
+                                        - in_process[name]["p50_ms"])
             log(f"{name}: {out[name]}")
     finally:
         _stop(proc)
@@ -257,6 +261,53 @@ def _overhead_only(paths, complete_reqs, search_reqs, in_process, step: float) -
     target.write_text(json.dumps(out, indent=1))
     log(f"wrote {target}")
     return 0
+
+
+def _lua_string(text: str) -> str:
+    """``text`` (ASCII JSON) as a Lua string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _wrk_closed_loop(url: str, requests, seconds: float) -> dict | None:
+    """One connection of wrk (a load generator written in C, Debian package ``wrk``) cycling
+    through ``requests``: the end-to-end latency without the Python client's own cost, which
+    the asyncio load generator adds to every request. None when wrk is not installed."""
+    import shutil
+    import tempfile
+
+    if shutil.which("wrk") is None:
+        log("wrk is not installed (apt-get install wrk): no C-client overhead")
+        return None
+    path = requests[0][0]
+    bodies = ",\n".join(_lua_string(body.decode()) for _, body in requests)
+    script = f"""
+local bodies = {{
+{bodies}
+}}
+local i = 0
+local headers = {{["Content-Type"] = "application/json"}}
+request = function()
+  i = i % #bodies + 1
+  return wrk.format("POST", "{path}", headers, bodies[i])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRK %d %d %d %d\\n", latency:percentile(50), latency:percentile(99),
+                         summary.requests, e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        res = subprocess.run(["wrk", "-t1", "-c1", f"-d{int(max(seconds, 1))}s", "-s", f.name,
+                              url], capture_output=True, text=True, timeout=seconds + 60)
+    finally:
+        os.unlink(f.name)
+    line = next((x for x in res.stdout.splitlines() if x.startswith("WRK ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary: {res.stdout[-500:]} {res.stderr[-500:]}")
+    p50, p99, n, errors = (int(x) for x in line.split()[1:])
+    return {"p50_ms": p50 / 1e3, "p99_ms": p99 / 1e3, "requests": n, "errors": errors}
 
 
 def _reload_at_300(url: str, mixed, seconds: float) -> dict:
