@@ -271,7 +271,10 @@ def _lua_string(text: str) -> str:
 def _wrk_closed_loop(url: str, requests, seconds: float) -> dict | None:
     """One connection of wrk (a load generator written in C, Debian package ``wrk``) cycling
     through ``requests``: the end-to-end latency without the Python client's own cost, which
-    the asyncio load generator adds to every request. None when wrk is not installed."""
+    the asyncio load generator adds to every request; with the p50 of the server's own model
+    time (``Server-Timing``) over the same run, so that ``outside_model_ms`` (the difference of
+    the two medians) does not depend on the machine's speed drifting between two
+    measurements. None when wrk is not installed."""
     import shutil
     import tempfile
 
@@ -286,14 +289,25 @@ local bodies = {{
 }}
 local i = 0
 local headers = {{["Content-Type"] = "application/json"}}
+local threads = {{}}
+durs = {{}}
+setup = function(thread) table.insert(threads, thread) end
 request = function()
   i = i % #bodies + 1
   return wrk.format("POST", "{path}", headers, bodies[i])
 end
+response = function(status, hdrs, body)
+  local t = hdrs["server-timing"] or hdrs["Server-Timing"]
+  if t then durs[#durs + 1] = tonumber(string.match(t, "dur=([%d%.]+)")) end
+end
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("WRK %d %d %d %d\\n", latency:percentile(50), latency:percentile(99),
-                         summary.requests, e.connect + e.read + e.write + e.status + e.timeout))
+  local d = threads[1]:get("durs")
+  table.sort(d)
+  local model = #d > 0 and d[math.floor((#d + 1) / 2)] or -1
+  io.write(string.format("WRK %d %d %d %d %.4f\\n", latency:percentile(50),
+                         latency:percentile(99), summary.requests,
+                         e.connect + e.read + e.write + e.status + e.timeout, model))
 end
 """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
@@ -306,8 +320,12 @@ end
     line = next((x for x in res.stdout.splitlines() if x.startswith("WRK ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary: {res.stdout[-500:]} {res.stderr[-500:]}")
-    p50, p99, n, errors = (int(x) for x in line.split()[1:])
-    return {"p50_ms": p50 / 1e3, "p99_ms": p99 / 1e3, "requests": n, "errors": errors}
+    fields = line.split()[1:]
+    p50, p99, n, errors = (int(x) for x in fields[:4])
+    model = float(fields[4])  # p50 of the server's own model time (Server-Timing), ms
+    return {"p50_ms": p50 / 1e3, "p99_ms": p99 / 1e3, "requests": n, "errors": errors,
+            "model_in_server_p50_ms": model if model >= 0 else None,
+            "outside_model_ms": p50 / 1e3 - model if model >= 0 else None}
 
 
 def _reload_at_300(url: str, mixed, seconds: float) -> dict:
