@@ -29,8 +29,9 @@ _LOSS_CODES = {"l2-svm": _solver.LOSS_L2_SVM, "l1-svm": _solver.LOSS_L1_SVM,
 _TARGET_JOBS = 64
 # Most weight slots (before pruning) held at once (8 bytes each, every page touched): bounds
 # training memory. 2^22 (32 MB): on a 50K-label problem (benchmarks' shape-base, 2 threads) peak
-# RSS 433 MB vs 639 MB with 2^25, the same model and time (13.6 vs 13.2 s): leaves keep a few
-# dozen weights (p99 195), so the per-child cap of 256 below rarely overflows.
+# RSS ~435 MB vs 639 MB with 2^25, the same model, no measurable time difference
+# (benchmarks/slot_budget.py): leaves keep a few dozen weights (p99 195), so the per-child cap
+# of 256 below rarely overflows.
 _MAX_SLOTS = 1 << 22
 
 
