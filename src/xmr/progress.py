@@ -112,14 +112,15 @@ class JobProgress:
             elapsed = now - self.t0
             share = min(self.cost / self.total_cost, 1.0)
             eta = elapsed * (1.0 - share) / share if share > 0 else None
+            left = time_left(eta)
             text = (f"{self.stage}: {self.jobs}/{self.n_jobs} {self.unit}, {elapsed:.1f} s"
-                    f"{time_left(eta)}")
+                    + (f", {left}" if left else ""))
             event = Progress(text, self.stage, self.jobs, self.n_jobs, self.unit, elapsed, eta)
         self.progress(event)
 
 
 def time_left(eta: float | None) -> str:
-    """", about N s left" (empty when unknown)."""
+    """"about N s left" ("under 1 s left"; empty when unknown)."""
     if eta is None:
         return ""
-    return ", under 1 s left" if eta < 1 else f", about {eta:.0f} s left"
+    return "under 1 s left" if eta < 1 else f"about {eta:.0f} s left"

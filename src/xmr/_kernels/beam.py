@@ -87,16 +87,14 @@ def lower_bound(arr, lo, hi, value):
 @kernel(inline=True)
 def _add_row(r, v, nc, row_entry_ptr, entry_child, entry_val, z):
     """z += v * (row r of a chunk); dense rows (one entry per child) take a contiguous loop."""
-    # widened once to int64: with int32 pointers and uint8 offsets (format 2), mixed-width
-    # index arithmetic in the loop cost 5-8% of batch search at 100K labels
-    e0 = np.int64(row_entry_ptr[r])
-    e1 = np.int64(row_entry_ptr[r + 1])
+    e0 = row_entry_ptr[r]
+    e1 = row_entry_ptr[r + 1]
     if e1 - e0 == nc:
         for c in range(nc):
             z[c] += v * entry_val[e0 + c]
     else:
         for e in range(e0, e1):
-            z[np.int64(entry_child[e])] += v * entry_val[e]
+            z[entry_child[e]] += v * entry_val[e]
 
 
 @kernel

@@ -52,7 +52,7 @@ class TerminalBars:
                                        dynamic_ncols=True)
                 self._stage = event.stage
             self._bar.n = int(event.done)
-            self._bar.set_postfix_str(time_left(event.eta).lstrip(", "), refresh=False)
+            self._bar.set_postfix_str(time_left(event.eta), refresh=False)
             self._bar.refresh()
 
     def close(self) -> None:

@@ -68,10 +68,6 @@ class DistributedReport:
                 "meta_levels": self.meta_levels, "slots": self.slots}
 
 
-def _say(progress: ProgressCallback | None, msg: str) -> None:
-    report_progress(progress, logger, msg)
-
-
 def _counter(progress: ProgressCallback | None, what: str, total: int, t0: float
              ) -> Callable[[int, Any], None]:
     """on_done of the executor: one line per finished job (logged and sent to ``progress``
@@ -129,8 +125,9 @@ def cluster(emb: sp.csr_matrix, config: XLinearConfig, executor: Any, slots: int
         seg_ptr = np.concatenate([[0]] + pieces_ptr).astype(np.int64)
         report.stages["sub-tree clustering"] = time.perf_counter() - t1
     tree = tree_from_segments(perm, seg_ptr, ic.branching_factor)
-    _say(progress, f"indexing: {n_labels} labels, levels {tree.level_sizes()}, meta-tree "
-                   f"{1 << meta} segments, {time.perf_counter() - t0:.2f} s")
+    report_progress(progress, logger, f"indexing: {n_labels} labels, levels "
+                    f"{tree.level_sizes()}, meta-tree {1 << meta} segments, "
+                    f"{time.perf_counter() - t0:.2f} s")
     return tree
 
 
@@ -164,7 +161,8 @@ def train(X: sp.csr_matrix, Y: sp.csr_matrix, tree: LabelTree, config: XLinearCo
         w, b = assemble_level([(piece[1], piece[2]) for piece in pieces])
         weights.append(w)
         biases.append(b)
-        _say(progress, f"level {level}/{depth}: {sizes[level]} nodes, {w[1].shape[0]} weights")
+        report_progress(progress, logger, f"level {level}/{depth}: {sizes[level]} nodes, "
+                        f"{w[1].shape[0]} weights")
     return weights, biases
 
 

@@ -133,8 +133,8 @@ class XLinearModel(Persistent):
                         raise DataError(f"embedding has {emb.shape[0]} rows but Y has "
                                         f"{Y.shape[1]} labels")
                 tree = hierarchical_kmeans(emb, cfg.indexer)
-                _report(progress, f"indexing: {Y.shape[1]} labels, levels {tree.level_sizes()}, "
-                                  f"{time.perf_counter() - t0:.2f} s")
+                report(progress, logger, f"indexing: {Y.shape[1]} labels, levels "
+                       f"{tree.level_sizes()}, {time.perf_counter() - t0:.2f} s")
             if executor is None:
                 weights, biases = train_tree(X, Y, tree, cfg.solver, cfg.predict, progress)
             self.layout_ = build_layout(tree, weights, biases, cfg.solver.bias, X.shape[1])
@@ -148,7 +148,7 @@ class XLinearModel(Persistent):
                           "seconds": round(seconds, 3)}
         if executor is not None:
             self.training_["distributed"] = self._distributed_report.as_dict()
-        _report(progress, f"training took {seconds:.2f} s ({self.layout_.nnz} weights)")
+        report(progress, logger, f"training took {seconds:.2f} s ({self.layout_.nnz} weights)")
         return self
 
     def _fit_distributed(self, X, Y, tree, embedding, label_features, executor, progress):
@@ -447,6 +447,3 @@ def _query_arrays(indices, values, n_features: int) -> tuple[np.ndarray, np.ndar
         val = val.astype(np.float32)
     return idx, val
 
-
-def _report(progress: ProgressCallback | None, msg: str) -> None:
-    report(progress, logger, msg)

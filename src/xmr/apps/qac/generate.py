@@ -47,6 +47,7 @@ FEATURES = (*(f"from_{s}" for s in SOURCES[:7]), "query_freq", "is_past_query", 
 _I = {name: i for i, name in enumerate(FEATURES)}
 FEATURES_V3 = len(FEATURES) - 2  # format 3's rankers read the first columns only
 _SOURCE_COLUMNS = np.array([_I[f"from_{s}"] for s in SOURCES])
+_PIECE = SOURCES.index("piece")
 _BACKOFF = 0.4  # stupid backoff (Brants et al. 2007)
 
 
@@ -260,7 +261,7 @@ class Featurizer:
                                                                 and lex.word_id(partial) >= 0)
         F[:, _I["partial_length"]] = len(partial)
         F[:, _I["has_previous"]] = bool(previous.strip())
-        from_piece = np.flatnonzero(cands.sources[:, SOURCES.index("piece")])
+        from_piece = np.flatnonzero(cands.sources[:, _PIECE])
         if from_piece.size:
             start = len(head) + piece_cut(partial)
             F[from_piece, _I["piece_freq"]] = np.log1p(np.fromiter(
