@@ -30,14 +30,12 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))
     import xmr
-    from benchmarks.common import load_split
-    from benchmarks.run import prepare_dataset
+    from benchmarks.run import prepared_splits
 
-    data = prepare_dataset(args.dataset)
-    if data is None:
+    splits = prepared_splits(args.dataset)
+    if splits is None:
         return 0
-    X, Y = load_split(data, "train")
-    Xt, _ = load_split(data, "test")
+    X, Y, Xt, _ = splits
     model = xmr.XLinearModel().fit(X, Y, threads=2)
     lay = model.layout_
     variants = {

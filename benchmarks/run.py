@@ -110,6 +110,17 @@ def prepare_dataset(name: str) -> Path | None:
     return out
 
 
+
+def prepared_splits(name: str):
+    """(X, Y, X_test, Y_test) of a dataset prepared by :func:`prepare_dataset`; None (with
+    its message) when the data are unavailable."""
+    from .common import load_split
+
+    data = prepare_dataset(name)
+    if data is None:
+        return None
+    return (*load_split(data, "train"), *load_split(data, "test"))
+
 def run_phase(python: Path, lib: str, mode: str, data: Path, model: Path, threads: int,
               setting: str, out: Path, timeout: float, queries: int, test_rows: int) -> dict:
     cmd = [str(python), "-m", "benchmarks.workers", lib, mode, "--data", str(data),

@@ -26,14 +26,12 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))
     import xmr
-    from benchmarks.common import load_split
-    from benchmarks.run import prepare_dataset
+    from benchmarks.run import prepared_splits
 
-    data = prepare_dataset(args.shape)
-    if data is None:
+    splits = prepared_splits(args.shape)
+    if splits is None:
         return 0
-    X, Y = load_split(data, "train")
-    Xt, Yt = load_split(data, "test")
+    X, Y, Xt, Yt = splits
     tree = None
     print(f"{args.shape}, 2 threads; the tree of the first setting (whose time includes "
           "indexing) is reused by the others")

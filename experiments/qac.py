@@ -29,7 +29,7 @@ from xmr.apps.qac import (
     QueryAutocompleter,
     make_examples,
 )
-from xmr.apps.qac.data import read_queries
+from xmr.apps.qac.data import Examples, read_queries
 from xmr.apps.qac.evaluate import evaluate_completer
 from xmr.io import store
 
@@ -50,6 +50,15 @@ VARIANTS = [
      {"method": "past"}),
     ("xmr past, prefix only (no previous query)", {"method": "past", "use_previous": False}),
 ]
+
+
+def validation_split(fraction: float = 0.1) -> tuple[Examples, Examples]:
+    """(fit, validation) examples: the training part of the shared log (the test part is never
+    read), its last ``fraction`` of examples held out for validation."""
+    train, _ = make_examples(read_queries(DATA), train_fraction=0.9, seed=0)
+    cut = int(len(train.target) * (1.0 - fraction))
+    return (Examples(*(part[:cut] for part in train)),
+            Examples(*(part[cut:] for part in train)))
 
 
 def log(msg: str) -> None:

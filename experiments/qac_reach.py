@@ -19,11 +19,10 @@ import sys
 
 import numpy as np
 
-from xmr.apps.qac import QacConfig, QueryAutocompleter, make_examples
-from xmr.apps.qac.data import Examples, read_queries
+from xmr.apps.qac import QacConfig, QueryAutocompleter
 from xmr.apps.qac.generate import split_prefix
 
-from .qac import DATA, log
+from .qac import DATA, log, validation_split
 
 
 def kind(lex, target: str, prefix: str) -> str:
@@ -51,10 +50,7 @@ def main(argv=None) -> int:
     if not DATA.exists():
         print(f"skipping: {DATA} is absent")
         return 0
-    train, _ = make_examples(read_queries(DATA), train_fraction=0.9, seed=0)
-    cut = int(len(train.target) * 0.9)
-    fit = Examples(*(part[:cut] for part in train))
-    val = Examples(*(part[cut:] for part in train))
+    fit, val = validation_split()
     model = QueryAutocompleter(QacConfig()).fit(fit, threads=args.threads)
     log("trained")
     known = set(model.labels_)

@@ -15,12 +15,11 @@ import json
 import sys
 import time
 
-from xmr.apps.qac import MostPopularCompletion, QacConfig, QueryAutocompleter, make_examples
-from xmr.apps.qac.data import Examples, read_queries
+from xmr.apps.qac import MostPopularCompletion, QacConfig, QueryAutocompleter
 from xmr.apps.qac.evaluate import evaluate_completer
 from xmr.apps.qac.generate import SOURCES
 
-from .qac import DATA, WORK, log
+from .qac import DATA, WORK, log, validation_split
 
 SETTINGS = {
     "default (pools of 10, ranker on 20%, 150 trees of 31 leaves)": {},
@@ -51,10 +50,7 @@ def main(argv=None) -> int:
     if not DATA.exists():
         print(f"skipping: {DATA} is absent")
         return 0
-    train, _ = make_examples(read_queries(DATA), train_fraction=0.9, seed=0)
-    cut = int(len(train.target) * 0.9)
-    fit = Examples(*(part[:cut] for part in train))
-    val = Examples(*(part[cut:] for part in train))
+    fit, val = validation_split()
     mpc = evaluate_completer(MostPopularCompletion().fit(fit.target), val, with_bleu=False)
     log(f"MPC: MRR@10 {mpc['MRR@10']:.4f} on {len(val.target):,} validation examples")
     out = WORK / "tuning.json"
