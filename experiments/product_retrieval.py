@@ -122,6 +122,7 @@ XMR_VARIANTS = (
     ("hybrid without spelling correction", {"spelling": False}),
     ("hybrid without the XR-Linear source", {"model_candidates": 1}),
     ("hybrid without the title-cosine source", {"text_candidates": 1}),
+    ("hybrid without the expansion source and feature", {"expansion_candidates": 0}),
     ("hybrid, pifa-convex index", {"indexer.embedding": "pifa-convex"}),
     ("hybrid, 2 title pseudo-queries per product", {"pseudo_queries": 2}),
     ("XR-Linear + title match (xmr 0.1's retriever)", {"method": "model"}),

@@ -39,15 +39,20 @@ def write_report(res: dict, docs: Path) -> None:
         "",
         "**xmr's hybrid** (`ProductRetriever`, method `hybrid`): BM25 over the titles (stemmed, "
         "stop words dropped), XR-Linear beam search (trained on the training queries and every "
-        "title as one more row) and the cosine between the query's and the titles' TF-IDF (word "
-        "1-2-grams and character trigrams, which also match misspellings) each propose 100 "
-        "products; a LightGBM lambdarank model, trained on the training queries with "
-        "cross-fitted candidates (each half's candidates come from an XR-Linear model trained "
-        "on the other half), ranks their union with 16 features (the sources' scores and "
-        "ranks, word and character title cosines, the cosine with the product's past queries, "
-        "its popularity, term coverage). Unknown query words are corrected at search time to the "
-        "nearest title word. The trees are scored by xmr itself (LightGBM is needed to train "
-        "only).",
+        "title as one more row), the cosine between the query's and the titles' TF-IDF (word "
+        "1-2-grams and character trigrams, which also match misspellings) and the same cosine "
+        "for the query plus its *expansion* each propose 100 products. The expansion maps the "
+        "query's words through a translation table learned from the training queries (each "
+        "query word to the title words of the products it was a positive for, the 30 heaviest "
+        "per word; the query keeps its 10 heaviest translated words): it reaches titles that "
+        "share no word with the query, such as a corner brace for \"l bracket\". A LightGBM "
+        "lambdarank model, trained on the training queries with cross-fitted candidates (each "
+        "half's candidates come from an XR-Linear model and a translation table trained on the "
+        "other half), ranks their union with 18 features (the sources' scores and ranks, word "
+        "and character title cosines, the expansion's cosine with the title, the cosine with "
+        "the product's past queries, its popularity, term coverage). Unknown query words are "
+        "corrected at search time to the nearest title word. The trees are scored by xmr "
+        "itself (LightGBM is needed to train only).",
         "",
         "## Test queries",
         "",

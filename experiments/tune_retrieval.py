@@ -28,16 +28,20 @@ from xmr.metrics import evaluate
 from .product_retrieval import DATA, WORK, log
 
 SETTINGS = (
-    ("default (100 candidates per source, spelling at search time, 120 trees, truncation 30)",
-     {}),
+    ("default (100 candidates per source, spelling at search time, 120 trees, truncation 30, "
+     "expansion: 10 words, weight 1, 30 title words per query word)", {}),
     ("150 candidates per source", {"bm25_candidates": 150, "model_candidates": 150,
-                                   "text_candidates": 150}),
+                                   "text_candidates": 150, "expansion_candidates": 150}),
     ("50 candidates per source", {"bm25_candidates": 50, "model_candidates": 50,
-                                  "text_candidates": 50}),
+                                  "text_candidates": 50, "expansion_candidates": 50}),
     ("no spelling correction", {"spelling": False}),
     ("lambdarank truncation 10", {"ranker.truncation": 10}),
     ("lambdarank truncation 100", {"ranker.truncation": 100}),
     ("240 trees", {"ranker.n_trees": 240}),
+    ("no expansion source and feature", {"expansion_candidates": 0}),
+    ("expansion weight 0.5", {"expansion_weight": 0.5}),
+    ("20 expansion words", {"expansion_terms": 20}),
+    ("100 title words per query word", {"translation_width": 100}),
 )
 
 

@@ -82,6 +82,48 @@ def test_posting_index_equals_brute_force(seed, k, keep):
         index.search_one(np.array([40]), np.array([1.0]), k)
 
 
+def _ranked(scores: np.ndarray, k: int) -> list[int]:
+    order = np.lexsort((np.arange(scores.shape[0]), -scores))
+    return [int(d) for d in order if scores[d] > 0][:k]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 12), st.integers(1, 12),
+       st.floats(0.0, 3.0, allow_nan=False))
+def test_pair_search_ranks_the_query_and_the_query_plus_its_expansion(seed, k1, k2, alpha):
+    """One pass gives the list of q and the list of q + alpha * e (exact inner products)."""
+    rng = np.random.default_rng(seed)
+    M = sp.random(80, 40, density=0.15, format="csr", dtype=np.float32, random_state=rng)
+    M.data += 0.01
+    index = PostingIndex(M)
+    W = M.toarray().astype(np.float64)
+    q = np.zeros(40)
+    e = np.zeros(40)
+    q_terms = rng.choice(40, size=rng.integers(0, 6), replace=False)
+    e_terms = rng.choice(40, size=rng.integers(0, 6), replace=False)  # may share q's terms
+    q[q_terms] = rng.random(q_terms.size) + 0.1
+    e[e_terms] = rng.random(e_terms.size) + 0.1
+    first, second = index.search_pair_checked(
+        q_terms.astype(np.int64), q[q_terms].astype(np.float32), e_terms.astype(np.int64),
+        e[e_terms].astype(np.float32), alpha, k1, k2)
+    plain, both = W @ q, W @ q + np.float32(alpha) * (W @ e)
+    assert first.indices.tolist() == _ranked(plain, k1)
+    np.testing.assert_allclose(first.scores, plain[first.indices], rtol=1e-5)
+    # float32 sums: compare the scores, and the documents only where no tie is near
+    np.testing.assert_allclose(second.scores, np.sort(both[both > 0])[::-1][:k2], rtol=1e-5)
+    gaps = np.abs(np.diff(np.sort(both[both > 0])[::-1][:k2 + 1]))
+    if gaps.size == 0 or gaps.min() > 1e-4:
+        assert second.indices.tolist() == _ranked(both, k2)
+    # the batch form gives the same rows
+    Q = sp.csr_matrix((q[q_terms], q_terms, [0, q_terms.size]), shape=(1, 40))
+    E = sp.csr_matrix((e[e_terms], e_terms, [0, e_terms.size]), shape=(1, 40))
+    b1, b2 = index.search_pair(Q, E, alpha, k1, k2)
+    assert b1.indices[0][b1.indices[0] >= 0].tolist() == first.indices.tolist()
+    assert b2.indices[0][b2.indices[0] >= 0].tolist() == second.indices.tolist()
+    with pytest.raises(DataError, match="expansions"):
+        index.search_pair(Q, sp.vstack([E, E]), alpha, k1, k2)
+
+
 def test_speller_corrects_only_unknown_words():
     titles = ["Outdoor lighting kit", "Toilet seat white", "Porcelain tile 12 in.",
               "Outdoor lounge chair", "Window wheels"] * 5  # a split needs 5 uses

@@ -43,36 +43,34 @@ def _sift_down(hs, hd, size, i):
 
 
 @kernel
-def top_postings(q_terms, q_weights, ptr, docs, weights, k, acc, touched, out_docs,
-                 out_scores):
-    """Best ``k`` documents of one query, best first; returns how many were written.
-
-    Parameters
-    ----------
-    q_terms : int (m,) term ids (may repeat: weights add up), q_weights : float (m,)
-    ptr : int64 (n_terms + 1,), docs : int32 (nnz,), weights : float32 (nnz,)
-    acc : float32 (n_docs,) all-zero scratch, left all-zero; touched : int32 (n_docs,) scratch
-    out_docs : int32 (>= k,), out_scores : float32 (>= k,)
-    """
-    n_touched = 0
+def _accumulate(q_terms, q_weights, ptr, docs, weights, acc, other, touched, n_touched):
+    """Add the query's postings into ``acc``; a document is appended to ``touched`` when both
+    ``acc`` and ``other`` are still zero for it (pass ``acc`` twice for one accumulator).
+    Returns the new count of touched documents."""
     for i in range(q_terms.shape[0]):
         t = q_terms[i]
         w = np.float32(q_weights[i])
         for e in range(ptr[t], ptr[t + 1]):
             d = docs[e]
-            if acc[d] == 0.0:
+            if acc[d] == 0.0 and other[d] == 0.0:
                 touched[n_touched] = d
                 n_touched += 1
             acc[d] += w * weights[e]
             if acc[d] == 0.0:  # a sum that cancels exactly: keep it marked as touched
                 acc[d] = np.float32(1e-38)
+    return n_touched
+
+
+@kernel
+def _select(touched, n_touched, acc, k, out_docs, out_scores):
+    """Best ``k`` touched documents by ``acc`` (positive scores only; ties: lower document
+    first), best first; returns how many were written. ``acc`` is only read."""
     size = 0
     hs = np.empty(max(k, 1), dtype=np.float32)
     hd = np.empty(max(k, 1), dtype=np.int32)
     for j in range(n_touched):
         d = touched[j]
         s = acc[d]
-        acc[d] = 0.0
         if s <= 0.0:
             continue
         if size < k:
@@ -99,6 +97,55 @@ def top_postings(q_terms, q_weights, ptr, docs, weights, k, acc, touched, out_do
 
 
 @kernel
+def top_postings(q_terms, q_weights, ptr, docs, weights, k, acc, touched, out_docs,
+                 out_scores):
+    """Best ``k`` documents of one query, best first; returns how many were written.
+
+    Parameters
+    ----------
+    q_terms : int (m,) term ids (may repeat: weights add up), q_weights : float (m,)
+    ptr : int64 (n_terms + 1,), docs : int32 (nnz,), weights : float32 (nnz,)
+    acc : float32 (n_docs,) all-zero scratch, left all-zero; touched : int32 (n_docs,) scratch
+    out_docs : int32 (>= k,), out_scores : float32 (>= k,)
+    """
+    n_touched = _accumulate(q_terms, q_weights, ptr, docs, weights, acc, acc, touched, 0)
+    size = _select(touched, n_touched, acc, k, out_docs, out_scores)
+    for j in range(n_touched):
+        acc[touched[j]] = 0.0
+    return size
+
+
+@kernel
+def top_postings_pair(q_terms, q_weights, e_terms, e_weights, alpha, ptr, docs, weights, k1,
+                      k2, acc, acc2, touched, out1_docs, out1_scores, out2_docs, out2_scores):
+    """Best documents of a query q and of q + alpha * e in one pass over q's postings.
+
+    List 1 is :func:`top_postings` of q (``k1`` best); list 2 ranks by score(q) + alpha *
+    score(e) (``k2`` best), which reads q's postings only once. Returns the two counts.
+
+    Parameters
+    ----------
+    q_terms, q_weights, e_terms, e_weights : the two queries (term ids may repeat)
+    alpha : float
+    acc, acc2 : float32 (n_docs,) all-zero scratch, left all-zero; touched : int32 (n_docs,)
+    out1_* : (>= k1,), out2_* : (>= k2,)
+    """
+    n_touched = _accumulate(q_terms, q_weights, ptr, docs, weights, acc, acc2, touched, 0)
+    n_touched = _accumulate(e_terms, e_weights, ptr, docs, weights, acc2, acc, touched,
+                            n_touched)
+    n1 = _select(touched, n_touched, acc, k1, out1_docs, out1_scores)
+    a = np.float32(alpha)
+    for j in range(n_touched):
+        d = touched[j]
+        acc2[d] = acc[d] + a * acc2[d]
+        acc[d] = 0.0
+    n2 = _select(touched, n_touched, acc2, k2, out2_docs, out2_scores)
+    for j in range(n_touched):
+        acc2[touched[j]] = 0.0
+    return n1, n2
+
+
+@kernel
 def top_postings_rows(lo, hi, q_ptr, q_terms, q_weights, ptr, docs, weights, k, out_docs,
                       out_scores, acc, touched):
     """:func:`top_postings` for queries ``lo .. hi - 1`` of a CSR batch (``q_ptr``); results
@@ -111,6 +158,26 @@ def top_postings_rows(lo, hi, q_ptr, q_terms, q_weights, ptr, docs, weights, k, 
         for r in range(n, k):
             out_docs[i, r] = -1
             out_scores[i, r] = -np.inf
+
+
+@kernel
+def top_postings_pair_rows(lo, hi, q_ptr, q_terms, q_weights, e_ptr, e_terms, e_weights, alpha,
+                           ptr, docs, weights, k1, k2, out1_docs, out1_scores, out2_docs,
+                           out2_scores, acc, acc2, touched):
+    """:func:`top_postings_pair` for rows ``lo .. hi - 1`` of two CSR batches; results padded
+    with -1 / -inf into (n_queries, k1) and (n_queries, k2) arrays."""
+    for i in range(lo, hi):
+        a, b = q_ptr[i], q_ptr[i + 1]
+        c, d = e_ptr[i], e_ptr[i + 1]
+        n1, n2 = top_postings_pair(q_terms[a:b], q_weights[a:b], e_terms[c:d], e_weights[c:d],
+                                   alpha, ptr, docs, weights, k1, k2, acc, acc2, touched,
+                                   out1_docs[i], out1_scores[i], out2_docs[i], out2_scores[i])
+        for r in range(n1, k1):
+            out1_docs[i, r] = -1
+            out1_scores[i, r] = -np.inf
+        for r in range(n2, k2):
+            out2_docs[i, r] = -1
+            out2_scores[i, r] = -np.inf
 
 
 @kernel

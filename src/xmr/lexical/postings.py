@@ -83,6 +83,48 @@ class PostingIndex(Persistent):
                           out_docs, out_scores), scratch=self._scratch)
         return TopK(out_docs, out_scores)
 
+    def search_pair_checked(self, terms: np.ndarray, weights: np.ndarray,
+                            e_terms: np.ndarray, e_weights: np.ndarray, alpha: float,
+                            k1: int, k2: int) -> tuple[TopK, TopK]:
+        """The best ``k1`` documents of a query q and the best ``k2`` of q + ``alpha`` * e
+        (its expansion), reading q's postings once; arguments as in :meth:`search_checked`.
+        Returns two 1-d TopK (positive scores only)."""
+        scratch = getattr(self._local, "pair_scratch", None)
+        if scratch is None:
+            scratch = self._local.pair_scratch = self._pair_scratch()
+        k1 = max(1, min(int(k1), self.n_docs))
+        k2 = max(1, min(int(k2), self.n_docs))
+        out = (np.empty(k1, np.int32), np.empty(k1, np.float32), np.empty(k2, np.int32),
+               np.empty(k2, np.float32))
+        n1, n2 = _postings.top_postings_pair(terms, weights, e_terms, e_weights, alpha,
+                                             self.ptr, self.docs, self.weights, k1, k2,
+                                             *scratch, *out)
+        return TopK(out[0][:n1], out[1][:n1]), TopK(out[2][:n2], out[3][:n2])
+
+    def search_pair(self, queries: sp.spmatrix, expansions: sp.spmatrix, alpha: float,
+                    k1: int, k2: int, *, threads: int | None = None) -> tuple[TopK, TopK]:
+        """:meth:`search_pair_checked` of every row of ``queries`` and ``expansions`` (both
+        sparse (n, n_terms)), padded with -1 / -inf. Parallel over queries."""
+        Q = as_csr(queries, name="queries", n_cols=self.n_terms)
+        E = as_csr(expansions, name="expansions", n_cols=self.n_terms)
+        if E.shape[0] != Q.shape[0]:
+            raise DataError(f"{Q.shape[0]} queries but {E.shape[0]} expansions")
+        k1 = max(1, min(int(k1), self.n_docs))
+        k2 = max(1, min(int(k2), self.n_docs))
+        n = Q.shape[0]
+        out = (np.empty((n, k1), np.int32), np.empty((n, k1), np.float32),
+               np.empty((n, k2), np.int32), np.empty((n, k2), np.float32))
+        with num_threads(threads):
+            parallel_for(_postings.top_postings_pair_rows, n,
+                         (Q.indptr, Q.indices, Q.data, E.indptr, E.indices, E.data,
+                          np.float32(alpha), self.ptr, self.docs, self.weights, k1, k2, *out),
+                         scratch=self._pair_scratch)
+        return TopK(out[0], out[1]), TopK(out[2], out[3])
+
+    def _pair_scratch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (np.zeros(self.n_docs, dtype=np.float32), np.zeros(self.n_docs, dtype=np.float32),
+                np.empty(self.n_docs, dtype=np.int32))
+
     def _check_query(self, terms, weights) -> tuple[np.ndarray, np.ndarray]:
         terms = np.asarray(terms)
         weights = np.asarray(weights, dtype=np.float32)

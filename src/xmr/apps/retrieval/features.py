@@ -16,7 +16,9 @@ from ...rank import TopK
 
 FEATURES = ("bm25", "bm25_rank", "bm25_rel", "model", "model_rank", "model_rel", "cosine",
             "cosine_rank", "word_cosine", "char_cosine", "pifa_cosine", "log_popularity",
-            "query_terms", "title_terms", "query_coverage", "title_coverage")
+            "query_terms", "title_terms", "query_coverage", "title_coverage",
+            "expansion_rank", "expansion_cosine")
+LEGACY_FEATURES = 16  # rankers of format 2 retrievers read the first 16 (no expansion)
 assert len(FEATURES) == _cand.N_FEATURES
 
 
@@ -50,6 +52,7 @@ class Candidates(NamedTuple):
 
 
 def _padded(top: TopK) -> tuple[np.ndarray, np.ndarray]:
+    """A source's (ids, scores) as (n, k) arrays (a 1-d list is one row; k may be 0)."""
     ids = np.ascontiguousarray(np.atleast_2d(top.indices), dtype=np.int32)
     scores = np.ascontiguousarray(np.atleast_2d(top.scores), dtype=np.float32)
     return ids, scores
@@ -83,30 +86,37 @@ class FeatureMaker:
 
     def _scratch(self) -> tuple:
         n_products, n_features = self.side.titles.shape
-        return (np.full(n_products, -1, dtype=np.int32), np.full(n_products, -1, dtype=np.int32),
-                np.full(n_products, -1, dtype=np.int32), np.zeros(n_features, dtype=np.float32),
+        ranks = tuple(np.full(n_products, -1, dtype=np.int32) for _ in range(_cand.N_SOURCES))
+        return (*ranks, np.zeros(n_features, dtype=np.float32),
+                np.zeros(n_features, dtype=np.float32),
                 np.zeros(self.side.title_terms.shape[1], dtype=np.uint8))
 
-    def batch(self, sources: tuple[TopK, TopK, TopK], X: sp.csr_matrix,
-              query_terms: sp.csr_matrix, n_query_terms: np.ndarray) -> Candidates:
-        """Union of the (BM25, model, cosine) candidate lists of every query, with features,
-        in parallel over queries.
+    def batch(self, sources: tuple[TopK, TopK, TopK, TopK], X: sp.csr_matrix,
+              query_terms: sp.csr_matrix, n_query_terms: np.ndarray,
+              expansion: tuple[np.ndarray, np.ndarray]) -> Candidates:
+        """Union of the (BM25, model, cosine, expanded cosine) candidate lists of every
+        query, with features, in parallel over queries.
 
         Parameters
         ----------
         sources : TopK of catalog positions (n_queries, k_s) each, -1 padded, best first
+            (k_s may be 0)
         X : (n_queries, n_features) the queries' TF-IDF
         query_terms : (n_queries, n_terms) the queries' BM25 terms (any positive value)
         n_query_terms : (n_queries,) number of analyzed terms of each query, known or not
+        expansion : int32 columns and float32 weights (n_queries, m) of each query's expansion
+            (``expansion.QueryExpansion``), -1 padded; m may be 0
         """
         n_products = self.side.titles.shape[0]
-        return self._run(sources, X, query_terms, n_query_terms, parallel_for,
+        return self._run(sources, X, query_terms, n_query_terms, expansion, parallel_for,
                          lambda: (np.zeros(n_products, dtype=np.uint8),), self._scratch)
 
-    def one(self, sources: tuple[TopK, TopK, TopK], x: tuple[np.ndarray, np.ndarray],
-            terms: np.ndarray, n_query_terms: int, widths: tuple[int, int, int]) -> Candidates:
+    def one(self, sources: tuple[TopK, TopK, TopK, TopK], x: tuple[np.ndarray, np.ndarray],
+            terms: np.ndarray, n_query_terms: int, widths: tuple[int, int, int, int],
+            expansion: tuple[np.ndarray, np.ndarray]) -> Candidates:
         """The same for one query (1-d source lists, ``x`` = (indices, values), ``terms`` =
-        its distinct BM25 term ids), on the calling thread with its cached scratch.
+        its distinct BM25 term ids, ``expansion`` of shape (1, m)), on the calling thread with
+        its cached scratch.
 
         ``widths`` are the list lengths the batch path gets from each source (its requested
         count capped by the catalog or label count): a product absent from a list ranks at the
@@ -121,16 +131,18 @@ class FeatureMaker:
         X = _one_row(x[0], x[1], self.side.titles.shape[1])
         Q = _one_row(terms, np.ones(terms.shape[0], dtype=np.float32),
                      self.side.title_terms.shape[1])
-        return self._run(sources, X, Q, np.array([n_query_terms], dtype=np.float32), _inline,
-                         lambda: scratch[0], lambda: scratch[1])
+        return self._run(sources, X, Q, np.array([n_query_terms], dtype=np.float32), expansion,
+                         _inline, lambda: scratch[0], lambda: scratch[1])
 
-    def _run(self, sources, X, query_terms, n_query_terms, run, mark_scratch,
+    def _run(self, sources, X, query_terms, n_query_terms, expansion, run, mark_scratch,
              row_scratch) -> Candidates:
         side = self.side
-        (i0, s0), (i1, s1), (i2, s2) = (_padded(t) for t in sources)
         n = X.shape[0]
+        (i0, s0), (i1, s1), (i2, s2), (i3, _) = (_padded(t) for t in sources)
+        e_idx = np.ascontiguousarray(expansion[0], dtype=np.int32)
+        e_val = np.ascontiguousarray(expansion[1], dtype=np.float32)
         sizes = np.empty(n, dtype=np.int64)
-        run(_cand.union_sizes, n, (i0, i1, i2, sizes), scratch=mark_scratch)
+        run(_cand.union_sizes, n, (i0, i1, i2, i3, sizes), scratch=mark_scratch)
         ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(sizes, out=ptr[1:])
         ids = np.empty(int(ptr[-1]), dtype=np.int32)
@@ -138,9 +150,9 @@ class FeatureMaker:
         T, P, D = side.titles, side.pifa, side.title_terms
         x_ptr, x_idx, x_val = _csr_arrays(X)
         q_ptr, q_idx, _ = _csr_arrays(query_terms)
-        args = (i0, s0, i1, s1, i2, s2, x_ptr, x_idx, x_val, self.word_end, T.indptr,
-                T.indices, T.data, side.word_norm, side.char_norm, P.indptr, P.indices, P.data,
-                side.log_pop, q_ptr, q_idx, np.asarray(n_query_terms, dtype=np.float32),
+        args = (i0, s0, i1, s1, i2, s2, i3, x_ptr, x_idx, x_val, self.word_end, e_idx, e_val,
+                T.indptr, T.indices, T.data, side.word_norm, side.char_norm, P.indptr, P.indices,
+                P.data, side.log_pop, q_ptr, q_idx, np.asarray(n_query_terms, dtype=np.float32),
                 D.indptr, D.indices, side.n_title_terms, ptr, ids, feat)
         run(_cand.candidate_rows, n, args, scratch=row_scratch)
         return Candidates(ptr, ids, feat)

@@ -54,7 +54,8 @@ def trim(cands: Candidates, labels: np.ndarray, keep: int) -> tuple[Candidates, 
     sizes = np.diff(cands.ptr)
     query = np.repeat(np.arange(n), sizes)
     ranks = cands.features[:, [FEATURES.index("bm25_rank"), FEATURES.index("model_rank"),
-                               FEATURES.index("cosine_rank")]].min(axis=1)
+                               FEATURES.index("cosine_rank"),
+                               FEATURES.index("expansion_rank")]].min(axis=1)
     order = np.lexsort((ranks, labels <= 0, query))  # positives first, then by best rank
     pos_in_query = np.arange(order.shape[0]) - np.repeat(cands.ptr[:-1], sizes)
     kept = np.sort(order[pos_in_query < keep])

@@ -1,19 +1,22 @@
 """ProductRetriever: search query text -> ranked products.
 
 The default method is *hybrid*, the way the PECOS product-search work deploys XR-Linear: beside a
-lexical matcher, not instead of it. Three sources propose candidates for a query:
+lexical matcher, not instead of it. Four sources propose candidates for a query:
 
 - BM25 over the product titles (stemmed, stop words removed),
 - XR-Linear beam search (trained on judged queries and on every title as one more row),
 - the cosine between the query's and the titles' TF-IDF (word and character n-grams, which
   also matches misspelled queries),
+- the same cosine for the query plus its expansion through a word translation table learned
+  from the judged queries (``expansion``: reaches titles that share no word with the query),
 
 and a LightGBM lambdarank model, trained on the training queries, ranks their union with
 features of each (query, product) pair (``features.FEATURES``). Its training data are
 cross-fitted: the candidates of each fold of training queries come from an XR-Linear model
-trained without that fold, so the ranker learns how the sources behave on queries they have
-not seen, as at search time. Products never seen in training are reached through BM25 and the
-title cosine; ``update`` adds, removes and retitles products without retraining.
+and a translation table trained without that fold, so the ranker learns how the sources behave
+on queries they have not seen, as at search time. Products never seen in training are reached
+through BM25 and the two title cosines; ``update`` adds, removes and retitles products
+without retraining.
 
 ``method="model"`` is xmr 0.1's method: XR-Linear candidates re-ranked by blending their score
 with the title cosine (``rank.TextMatchReranker``).
@@ -51,7 +54,16 @@ from ...text.vectorizer import TfidfVectorizer
 from ...trees import TreeEnsemble
 from . import ranker as _ranker
 from .data import Catalog, Judgments
-from .features import FEATURES, Candidates, FeatureMaker, ProductSide, block_norms, kernel_csr
+from .expansion import QueryExpansion, translation_table
+from .features import (
+    FEATURES,
+    LEGACY_FEATURES,
+    Candidates,
+    FeatureMaker,
+    ProductSide,
+    block_norms,
+    kernel_csr,
+)
 from .ranker import RankerConfig
 
 logger = logging.getLogger(__name__)
@@ -89,6 +101,12 @@ class RetrieverConfig(Config):
     text_candidates: int = field(100, "hybrid: candidates taken from the title cosine")
     text_max_postings: int = field(1000, "hybrid: the title-cosine source reads at most this "
                                          "many titles per n-gram, the heaviest (0: all)")
+    expansion_candidates: int = field(100, "hybrid: candidates taken from the title cosine of "
+                                           "the query plus its expansion (0: no expansion)")
+    expansion_terms: int = field(10, "hybrid: words kept in a query's expansion")
+    expansion_weight: float = field(1.0, "hybrid: weight of the expansion added to the query")
+    translation_width: int = field(30, "hybrid: title words kept per query word in the "
+                                       "translation table")
     title_match_weight: float = field(0.5, "model method: blend the model's score with the "
                                            "query/title TF-IDF cosine, (1 - w) s + w cos")
     rerank_candidates: int = field(300, "model method: candidates taken from the beam")
@@ -100,6 +118,10 @@ class RetrieverConfig(Config):
         for knob in ("bm25_candidates", "model_candidates", "text_candidates",
                      "rerank_candidates"):
             check_range(name, knob, getattr(self, knob), 1, 100_000)
+        check_range(name, "expansion_candidates", self.expansion_candidates, 0, 100_000)
+        check_range(name, "expansion_terms", self.expansion_terms, 1, 1000)
+        check_range(name, "translation_width", self.translation_width, 1, 100_000)
+        check_range(name, "expansion_weight", self.expansion_weight, 0.0)
         check_range(name, "text_max_postings", self.text_max_postings, 0)
         check_range(name, "title_match_weight", self.title_match_weight, 0.0, 1.0)
 
@@ -119,7 +141,7 @@ class ProductRetriever(Persistent):
     """Query text in, ranked product ids (with titles and scores) out."""
 
     format_name = "xmr.retrieval"
-    format_version = 2  # 2: hybrid parts, product ids and titles stored as strings
+    format_version = 3  # 2: hybrid parts, product ids and titles as strings; 3: expansion
 
     def __init__(self, config: RetrieverConfig | None = None) -> None:
         self.config = config or RetrieverConfig()
@@ -134,6 +156,7 @@ class ProductRetriever(Persistent):
         self.pifa_: sp.csr_matrix | None = None
         self.popularity_: np.ndarray | None = None
         self.ranker_: TreeEnsemble | None = None
+        self.translation_: sp.csr_matrix | None = None  # None: no expansion source
         self.speller_: Speller | None = None
         self.training_: dict = {}
         self._derived_cache: tuple | None = None
@@ -171,6 +194,7 @@ class ProductRetriever(Persistent):
         self.model_ = self._train_model(X_rows, label_lists, threads, progress)
         _stage(progress, t0, f"XR-Linear on {n_q} queries and {len(texts) - n_q} title rows")
         self.pifa_, self.popularity_ = _pifa(X_rows[:n_q], label_lists[:n_q], len(catalog.ids))
+        self.translation_ = self._translation(X_rows[:n_q], label_lists[:n_q])
         self._derived_cache = None
         self.training_ = {"queries": n_q, "rows": len(texts), "products": len(catalog.ids),
                           "seconds": round(time.perf_counter() - t0, 2)}
@@ -224,19 +248,38 @@ class ProductRetriever(Persistent):
             pifa, pop = _pifa(X_rows[train_q], [label_lists[i] for i in train_q],
                               self.title_features_.shape[0])
             maker = self._feature_maker(pifa, pop)
+            table = self._translation(X_rows[train_q], [label_lists[i] for i in train_q])
             texts = [queries[i] for i in held]
             cands = self._candidates_batch(texts, X_rows[held], model, self.label_product_,
-                                           maker, threads)
+                                           maker, self._expansion(table), threads)
             parts.append(cands)
             part_labels.append(_candidate_labels(cands, texts, grades,
                                                  self.config.min_relevance))
-            _stage(progress, t0, f"fold {f + 1}/{rcfg.folds}: XR-Linear without its "
+            _stage(progress, t0, f"fold {f + 1}/{rcfg.folds}: XR-Linear and translations "
+                                 f"without its "
                                  f"{held.shape[0]} queries, their candidates")
         cands = _concat(parts)
         labels = np.concatenate(part_labels)
         ranker = _ranker.train(cands, labels, rcfg, threads)
         _stage(progress, t0, f"ranker: {rcfg.n_trees} trees on {n_q} queries")
         return ranker
+
+    def _translation(self, X_queries: sp.csr_matrix, label_lists: list[list[int]]
+                     ) -> sp.csr_matrix | None:
+        cfg = self.config
+        if cfg.method != "hybrid" or cfg.expansion_candidates == 0:
+            return None
+        return translation_table(X_queries, label_lists, self.title_features_, self._word_end(),
+                                 cfg.translation_width)
+
+    def _expansion(self, table: sp.csr_matrix | None) -> QueryExpansion | None:
+        if table is None:
+            return None
+        return QueryExpansion(table, self.config.expansion_terms)
+
+    def _word_end(self) -> int:
+        off = self.vectorizer_.block_offsets()
+        return int(off[1]) if off.shape[0] > 2 else int(off[-1])
 
     def _corrected(self, queries: Sequence[str]) -> list[str]:
         speller = getattr(self, "speller_", None)
@@ -324,8 +367,7 @@ class ProductRetriever(Persistent):
 
     def _feature_maker(self, pifa: sp.csr_matrix, pop: np.ndarray) -> FeatureMaker:
         titles = kernel_csr(self.title_features_)
-        off = self.vectorizer_.block_offsets()
-        word_end = int(off[1]) if off.shape[0] > 2 else int(off[-1])
+        word_end = self._word_end()
         word_norm, char_norm = block_norms(titles, word_end)
         D = self.bm25_.doc_terms_
         side = ProductSide(titles, word_norm, char_norm, kernel_csr(pifa),
@@ -333,7 +375,8 @@ class ProductRetriever(Persistent):
                            np.diff(D.indptr).astype(np.float32))
         return FeatureMaker(side, word_end)
 
-    def _derived(self) -> tuple[FeatureMaker | None, TextMatchReranker | None]:
+    def _derived(self) -> tuple[FeatureMaker | None, TextMatchReranker | None,
+                                QueryExpansion | None]:
         """Structures built from the saved arrays on first use (once per loaded model)."""
         cached = self._derived_cache
         if cached is None:
@@ -345,7 +388,8 @@ class ProductRetriever(Persistent):
                     reranker = (TextMatchReranker(self.title_features_,
                                                   self.config.title_match_weight)
                                 if self.config.title_match_weight > 0 else None)
-                    cached = self._derived_cache = (maker, reranker)
+                    cached = self._derived_cache = (maker, reranker,
+                                                    self._expansion(self.translation_))
         return cached
 
     # -- search ---------------------------------------------------------------------------------
@@ -373,7 +417,7 @@ class ProductRetriever(Persistent):
                                                          strict=True) if i >= 0]
 
     def _model_only_one(self, model: XLinearModel, x, top_k: int, beam_size) -> TopK:
-        _, reranker = self._derived()
+        _, reranker, _ = self._derived()
         pool = max(top_k, self.config.rerank_candidates) if reranker else top_k
         top = model.predict_one(x, top_k=pool, beam_size=beam_size)
         top = _to_products(top, self.label_product_)
@@ -382,23 +426,45 @@ class ProductRetriever(Persistent):
     def _hybrid_one(self, model: XLinearModel, query: str, x, top_k: int,
                     beam_size) -> TopK:
         cfg = self.config
-        maker, _ = self._derived()
+        maker, _, expansion = self._derived()
         terms, weights, n_terms = self.bm25_.query_terms(query)
         if x[0].shape[0] == 0 and terms.shape[0] == 0:
             return TopK(np.zeros(0, np.int32), np.zeros(0, np.float32))
         lexical = self.bm25_.postings_.search_checked(terms, weights, cfg.bm25_candidates)
+        empty = TopK(np.zeros(0, np.int32), np.zeros(0, np.float32))
+        expanded, expand = empty, _no_expansion(1)
         if x[0].shape[0]:
             learned = _to_products(model.predict_one(x, top_k=cfg.model_candidates,
                                                      beam_size=beam_size), self.label_product_)
-            textual = self.text_index_.search_checked(x[0].astype(np.int64), x[1],
-                                                      cfg.text_candidates)
+            cols = x[0].astype(np.int64)
+            if expansion is not None:
+                expand = expansion.one(x[0], x[1])
+            if expand[0].shape[1] and expand[0][0, 0] >= 0:
+                has = expand[0][0] >= 0
+                textual, expanded = self.text_index_.search_pair_checked(
+                    cols, x[1], expand[0][0][has].astype(np.int64), expand[1][0][has],
+                    cfg.expansion_weight, cfg.text_candidates, cfg.expansion_candidates)
+            else:  # no translated word: no list (it would repeat the cosine's)
+                textual = self.text_index_.search_checked(cols, x[1], cfg.text_candidates)
         else:
-            learned = textual = TopK(np.zeros(0, np.int32), np.zeros(0, np.float32))
+            learned = textual = empty
         widths = (max(1, min(cfg.bm25_candidates, self.bm25_.postings_.n_docs)),
                   min(cfg.model_candidates, model.n_labels_),
-                  max(1, min(cfg.text_candidates, self.text_index_.n_docs)))
-        cands = maker.one((lexical, learned, textual), x, terms, n_terms, widths)
-        return _ranked(cands.ids, self.ranker_.predict(cands.features), top_k)
+                  max(1, min(cfg.text_candidates, self.text_index_.n_docs)),
+                  self._expansion_width())
+        cands = maker.one((lexical, learned, textual, expanded), x, terms, n_terms, widths,
+                          expand)
+        return _ranked(cands.ids, self._rank(cands), top_k)
+
+    def _expansion_width(self) -> int:
+        """Length of the expansion source's lists in the batch path (0 without it)."""
+        if self.translation_ is None:
+            return 0
+        return max(1, min(self.config.expansion_candidates, self.text_index_.n_docs))
+
+    def _rank(self, cands: Candidates) -> np.ndarray:
+        """Ranker scores of candidates (a format 2 ranker reads the features it knew)."""
+        return self.ranker_.predict(cands.features[:, :self.ranker_.n_features])
 
     def search_batch(self, queries: Sequence[str], top_k: int | None = None, *,
                      beam_size: int | None = None, threads: int | None = None) -> TopK:
@@ -412,7 +478,7 @@ class ProductRetriever(Persistent):
         queries = self._corrected([q[:MAX_QUERY_CHARS] for q in queries])
         X = self.vectorizer_.transform(queries, threads=threads)
         if self.config.method == "model":
-            _, reranker = self._derived()
+            _, reranker, _ = self._derived()
             pool = max(top_k, self.config.rerank_candidates) if reranker else top_k
             top = _to_products(model.predict(X, top_k=pool, beam_size=beam_size,
                                              threads=threads), self.label_product_)
@@ -421,10 +487,10 @@ class ProductRetriever(Persistent):
             top = TopK(top.indices[:, :top_k], top.scores[:, :top_k])
             top.indices[np.diff(X.indptr) == 0] = -1  # no known term: nothing, as in search()
             return top
-        maker, _ = self._derived()
+        maker, _, expansion = self._derived()
         cands = self._candidates_batch(queries, X, model, self.label_product_, maker,
-                                       resolve_threads(threads), beam_size)
-        return _ranked_batch(cands, self.ranker_.predict(cands.features), top_k)
+                                       expansion, resolve_threads(threads), beam_size)
+        return _ranked_batch(cands, self._rank(cands), top_k)
 
     def search_many(self, queries: Sequence[str], top_k: int | None = None, *,
                     beam_size: int | None = None, threads: int | None = None
@@ -439,20 +505,31 @@ class ProductRetriever(Persistent):
 
     def _candidates_batch(self, queries: Sequence[str], X: sp.csr_matrix,
                           model: XLinearModel, label_product: np.ndarray,
-                          maker: FeatureMaker, threads: int,
-                          beam_size: int | None = None) -> Candidates:
+                          maker: FeatureMaker, expansion: QueryExpansion | None,
+                          threads: int, beam_size: int | None = None) -> Candidates:
         cfg = self.config
         Q, n_terms = self.bm25_.query_matrix_and_lengths(queries)
         lexical = self.bm25_.postings_.search(Q, cfg.bm25_candidates, threads=threads)
         learned = _to_products(model.predict(X, top_k=cfg.model_candidates,
                                              beam_size=beam_size, threads=threads),
                                label_product)
-        textual = self.text_index_.search(X, cfg.text_candidates, threads=threads)
         empty = np.diff(X.indptr) == 0  # no known n-gram: nothing from the vector sources
         learned.indices[empty] = -1
-        Q.data[:] = 1.0  # the features need the terms, not their counts
+        n = X.shape[0]
         with num_threads(threads):
-            return maker.batch((lexical, learned, textual), X, Q, n_terms)
+            if expansion is None:
+                textual = self.text_index_.search(X, cfg.text_candidates)
+                expanded = TopK(np.zeros((n, 0), np.int32), np.zeros((n, 0), np.float32))
+                expand = _no_expansion(n)
+            else:
+                expand = expansion.batch(X)
+                textual, expanded = self.text_index_.search_pair(
+                    X, expansion.as_matrix(*expand, X.shape[1]), cfg.expansion_weight,
+                    cfg.text_candidates, cfg.expansion_candidates)
+                # no translated word: no list (it would repeat the cosine's)
+                expanded.indices[expand[0][:, 0] < 0] = -1
+            Q.data[:] = 1.0  # the features need the terms, not their counts
+            return maker.batch((lexical, learned, textual, expanded), X, Q, n_terms, expand)
 
     def evaluate(self, judgments: Judgments, *, beam_size: int | None = None,
                  threads: int | None = None, seen: Sequence[str] | None = None
@@ -499,6 +576,8 @@ class ProductRetriever(Persistent):
         if self.config.method == "hybrid":
             children.update({"bm25": self.bm25_, "text_index": self.text_index_,
                              "pifa": SparseMatrix(self.pifa_), "ranker": self.ranker_})
+            if self.translation_ is not None:
+                children["translation"] = SparseMatrix(self.translation_)
             arrays["popularity"] = self.popularity_
         return State(children=children, arrays=arrays,
                      strings={"product_ids": self.product_ids_, "product_titles": self.titles_},
@@ -534,7 +613,13 @@ class ProductRetriever(Persistent):
                          and obj.text_index_.n_terms == n_features
                          and obj.pifa_.shape == (n, n_features),
                          "the hybrid parts do not match the catalog")
-            stored.check(obj.ranker_.n_features == len(FEATURES),
+            if stored.version >= 3 and obj.config.expansion_candidates > 0:
+                obj.translation_ = stored.child("translation", SparseMatrix).matrix
+                word_end = obj._word_end()
+                stored.check(obj.translation_.shape == (word_end, word_end),
+                             f"the translation table has shape {obj.translation_.shape}")
+            features = len(FEATURES) if stored.version >= 3 else LEGACY_FEATURES
+            stored.check(obj.ranker_.n_features == features,
                          "the ranker expects other features")
         obj.speller_ = stored.child("speller", Speller) if obj.config.spelling else None
         obj.training_ = stored.meta("training", dict, {})
@@ -619,6 +704,10 @@ def _pifa(X: sp.csr_matrix, label_lists: Sequence[Sequence[int]],
     Y = labels_from_lists(label_lists, n_labels=n_products)
     P = l2_normalize_rows((Y.T.tocsr() @ X).tocsr())
     return P, np.diff(Y.tocsc().indptr).astype(np.int64)
+
+
+def _no_expansion(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((n, 0), np.int32), np.zeros((n, 0), np.float32)
 
 
 def _concat(parts: list[Candidates]) -> Candidates:
