@@ -39,6 +39,8 @@ SETTINGS = {
     "XR-Linear score feature": {"model_feature": True},
     "no word pieces": {"sources": ",".join(s for s in SOURCES if s != "piece")},
     "pieces 10": {"generator.pieces": 10},
+    "no previous-query rewrites": {"sources": ",".join(s for s in SOURCES if s != "rewrite")},
+    "rewrites with 5 words": {"generator.rewrite_words": 5},
 }
 
 

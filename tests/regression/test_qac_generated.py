@@ -136,6 +136,24 @@ def test_piece_source_completes_words_the_log_never_saw(tmp_path):
     assert loaded.top_pieces("o", 5).tolist() == lex.top_pieces("o", 5).tolist()
 
 
+def test_rewrite_source_retypes_the_previous_query():
+    lex = Lexicon().fit(["the hood hair cut", "short story", "charlotte nc", "hairy"],
+                        [3, 2, 2, 1])
+    none = np.zeros(0, dtype=np.int64)
+    only = frozenset({"rewrite"})
+    # a word inserted before the previous query's rest, or replacing its word there
+    cands = generate(lex, none, [], "the hood sh", "the hood hair cut", GeneratorConfig(), only)
+    assert cands.texts == ["the hood short cut", "the hood short hair cut"]
+    assert cands.sources[:, SOURCES.index("rewrite")].all()
+    # a misspelled word retyped: "charlotte" completes "cha", the rest is kept
+    cands = generate(lex, none, [], "cha", "chalotte toyota dealers", GeneratorConfig(), only)
+    assert "charlotte toyota dealers" in cands.texts
+    assert all(t.startswith("cha") for t in cands.texts)
+    # nothing when the prefix is already longer than the previous query, or there is none
+    assert generate(lex, none, [], "a b c d e", "the hood", GeneratorConfig(), only).texts == []
+    assert generate(lex, none, [], "the h", "", GeneratorConfig(), only).texts == []
+
+
 PREFIXES = st.text(alphabet=st.sampled_from(list("acdeimnrt o") + ["é", "\x00", "\t", "東"]),
                    max_size=14)
 

@@ -39,7 +39,15 @@ from ...text.vectorizer import TfidfVectorizer
 from ...trees import TreeEnsemble, fit_lambdarank
 from .data import MAX_QUERY_CHARS, Examples
 from .features import QacFeaturizer
-from .generate import FEATURES, FEATURES_V3, SOURCES, Featurizer, GeneratorConfig, generate
+from .generate import (
+    FEATURES,
+    FEATURES_V3,
+    FEATURES_V4,
+    SOURCES,
+    Featurizer,
+    GeneratorConfig,
+    generate,
+)
 from .lexicon import Lexicon, strictly_sorted
 from .past import PastModel
 from .queries import Suggestion, prefix_range, top_popular
@@ -130,8 +138,8 @@ class QueryAutocompleter(Persistent):
 
     format_name = "xmr.qac"
     # 2: flat config, queries as strings; 3: methods, lexicon and ranker; 4: word pieces (a
-    # source and two features)
-    format_version = 4
+    # source and two features); 5: previous-query rewrites (a source and its feature)
+    format_version = 5
 
     def __init__(self, config: QacConfig | None = None) -> None:
         self.config = config or QacConfig()
@@ -322,8 +330,8 @@ class QueryAutocompleter(Persistent):
         if obj.config.method == "generated":
             obj.lexicon_ = stored.child("lexicon", Lexicon)
             obj.ranker_ = stored.child("ranker", TreeEnsemble)
-            stored.check(obj.ranker_.n_features == (len(FEATURES) if stored.version >= 4
-                                                    else FEATURES_V3),
+            expected = {3: FEATURES_V3, 4: FEATURES_V4}.get(stored.version, len(FEATURES))
+            stored.check(obj.ranker_.n_features == expected,
                          "the ranker expects other features")
         obj.labels_, obj.counts_ = labels, counts
         obj.training_ = stored.meta("training", dict, {})

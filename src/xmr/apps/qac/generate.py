@@ -17,6 +17,11 @@ Candidates (every one starts with the typed prefix; ``head`` is the prefix up to
 - ``piece``: when ``partial`` has a separator inside (``www.housemarker.co``, ``wal-ma``), its
   last piece completed by the most frequent word pieces (``com``): completes words the log
   never saw.
+- ``rewrite``: the previous query retyped from the current word on, that word replaced, corrected
+  or inserted: ``head`` + a completed word (or a word of the previous query starting with
+  ``partial``) + the previous query's words after position ``len(head words)`` (replacing) or
+  from it (inserting). People reformulate ("the hood hair cut" -> "the hood short hair cut",
+  "chalotte toyota dealers" -> "charlotte toyota dealers"): word sequences the log never saw.
 
 Features (``FEATURES``) are computed for all candidates of a prefix at once.
 """
@@ -35,7 +40,8 @@ from .lexicon import PIECE_SEPARATORS, Lexicon
 #: features also given as the gap to the best candidate of the same prefix (a tree ranker sees
 #: one candidate at a time, so how far it is from the best of its group must be a feature)
 _RELATIVE = ("query_freq", "tail_freq", "context_tail_freq", "lm_logprob", "lm_per_word")
-SOURCES = ("past", "typed", "word", "suffix", "context", "next", "session", "piece")
+SOURCES = ("past", "typed", "word", "suffix", "context", "next", "session", "piece",
+           "rewrite")
 #: the columns of format 3 first, in their order (a ranker saved then reads a prefix of them)
 FEATURES = (*(f"from_{s}" for s in SOURCES[:7]), "query_freq", "is_past_query", "past_rank",
             "word_freq", "tail_freq", "context_tail_freq", "lm_logprob", "lm_per_word", "lm_end",
@@ -43,11 +49,13 @@ FEATURES = (*(f"from_{s}" for s in SOURCES[:7]), "query_freq", "is_past_query", 
             "words_added", "chars_added", "length", "prefix_length", "prefix_ends_word",
             "partial_length", "previous_overlap", "word_in_previous", "extends_previous",
             "has_previous", "model_score", "range_log_count", "range_size", "query_share",
-            *(f"{name}_gap" for name in _RELATIVE), "from_piece", "piece_freq")
+            *(f"{name}_gap" for name in _RELATIVE), "from_piece", "piece_freq", "from_rewrite")
 _I = {name: i for i, name in enumerate(FEATURES)}
-FEATURES_V3 = len(FEATURES) - 2  # format 3's rankers read the first columns only
+FEATURES_V3 = len(FEATURES) - 3  # format 3's rankers read the first columns only
+FEATURES_V4 = len(FEATURES) - 1  # and format 4's
 _SOURCE_COLUMNS = np.array([_I[f"from_{s}"] for s in SOURCES])
 _PIECE = SOURCES.index("piece")
+_REWRITE = SOURCES.index("rewrite")
 _BACKOFF = 0.4  # stupid backoff (Brants et al. 2007)
 
 
@@ -64,11 +72,12 @@ class GeneratorConfig(Config):
     next_words: int = field(3, "next words per extended word")
     word_suffixes: int = field(4, "tails per extended word")
     pieces: int = field(3, "word pieces completing the partial word's last piece")
+    rewrite_words: int = field(10, "completed words the previous query is retyped with")
 
     def validate(self) -> None:
         name = type(self).__name__
         for knob in ("past", "words", "suffixes", "context_suffixes", "extended_words",
-                     "next_words", "word_suffixes", "pieces"):
+                     "next_words", "word_suffixes", "pieces", "rewrite_words"):
             check_range(name, knob, getattr(self, knob), 0, 1000)
         check_range(name, "context_words", self.context_words, 0, 8)
 
@@ -136,9 +145,18 @@ def generate(lex: Lexicon, past_ids: np.ndarray, labels: list[str], prefix: str,
         start = " ".join(head_words[-n:]) + " " + partial
         for t in lex.top_tails(start, cfg.context_suffixes).tolist():
             add(prefix + lex.tails[t][len(start):], 4)
-    for word in previous.split():
+    previous_words = previous.split()
+    for word in previous_words:
         if word.startswith(partial) and word != partial:
             add(head + word, 6)
+    at = len(head_words)
+    if at < len(previous_words) and allowed & (1 << _REWRITE):
+        retyped = [lex.words[w] for w in words[:cfg.rewrite_words]]
+        retyped += [w for w in previous_words if w.startswith(partial) and w not in retyped]
+        replacing, inserting = " ".join(previous_words[at + 1:]), " ".join(previous_words[at:])
+        for rest in (replacing, inserting):
+            for word in retyped:
+                add(f"{head}{word} {rest}" if rest else head + word, _REWRITE)
     cut = piece_cut(partial)
     if cut:
         base = head + partial[:cut]
