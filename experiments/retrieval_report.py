@@ -90,9 +90,10 @@ def write_report(res: dict, docs: Path) -> None:
             f"{tuning['validation_queries']:,} validation queries "
             "(`python -m experiments.tune_retrieval`). Differences within about half a point "
             "are noise at this size (one query is up to 0.08 points). The default keeps 100 "
-            "candidates per source although 150 scored a little higher here: each candidate "
-            "costs featurization and tree scoring at search time, and the target is about 1 ms "
-            "per query.",
+            "candidates per source although 150 scored a little higher here, and 80 trees "
+            "although 120 scored a little higher on recall@100: each candidate costs "
+            "featurization and every tree costs scoring at search time, and the target is "
+            "under 1 ms per query.",
             "",
             "| setting | recall@10 | recall@100 | nDCG@10 | train s |",
             "|---|---|---|---|---|",

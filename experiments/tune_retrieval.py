@@ -28,7 +28,7 @@ from xmr.metrics import evaluate
 from .product_retrieval import DATA, WORK, log
 
 SETTINGS = (
-    ("default (100 candidates per source, spelling at search time, 120 trees, truncation 30, "
+    ("default (100 candidates per source, spelling at search time, 80 trees, truncation 30, "
      "expansion: 10 words, weight 1, 30 title words per query word)", {}),
     ("150 candidates per source", {"bm25_candidates": 150, "model_candidates": 150,
                                    "text_candidates": 150, "expansion_candidates": 150}),
@@ -37,7 +37,7 @@ SETTINGS = (
     ("no spelling correction", {"spelling": False}),
     ("lambdarank truncation 10", {"ranker.truncation": 10}),
     ("lambdarank truncation 100", {"ranker.truncation": 100}),
-    ("240 trees", {"ranker.n_trees": 240}),
+    ("120 trees", {"ranker.n_trees": 120}),
     ("no expansion source and feature", {"expansion_candidates": 0}),
     ("expansion weight 0.5", {"expansion_weight": 0.5}),
     ("20 expansion words", {"expansion_terms": 20}),

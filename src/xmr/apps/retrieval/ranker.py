@@ -26,7 +26,7 @@ class RankerConfig(Config):
 
     folds: int = field(2, "cross-fitting folds of the training queries: the candidates of each "
                           "fold come from a model trained without it")
-    n_trees: int = field(120, "boosting rounds (each costs time at search)")
+    n_trees: int = field(80, "boosting rounds (each costs time at search)")
     learning_rate: float = field(0.1, "shrinkage")
     num_leaves: int = field(15, "leaves per tree")
     truncation: int = field(30, "lambdarank: pairs are formed with the top this many of each "
