@@ -33,9 +33,14 @@ def build(name: str, shared: Path) -> dict | None:
 def _homedepot(src: Path, title_rows: bool) -> dict | None:
     if not (src / "pairs.csv.gz").exists():
         return None
-    from xmr.apps.retrieval import ProductRetriever, RetrieverConfig, read_catalog, read_judgments
+    from xmr.apps.retrieval import (
+        ProductRetriever,
+        RetrieverConfig,
+        judged_matrices,
+        read_catalog,
+        read_judgments,
+    )
     from xmr.apps.retrieval.data import split_queries
-    from xmr.apps.retrieval.retriever import judged_matrices
     from xmr.sparse import labels_from_lists
     from xmr.text import TfidfVectorizer
 

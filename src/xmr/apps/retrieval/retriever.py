@@ -64,6 +64,13 @@ from .features import (
     block_norms,
     kernel_csr,
 )
+from .judged import (
+    candidate_labels,
+    grades_by_query,
+    judged_matrices,
+    positive_rows,
+    split_recall,
+)
 from .ranker import RankerConfig
 
 logger = logging.getLogger(__name__)
@@ -174,7 +181,7 @@ class ProductRetriever(Persistent):
         t0 = time.perf_counter()
         threads = resolve_threads(threads)
         index = _catalog_index(catalog)
-        queries, positives = _positive_rows(judgments, index, cfg.min_relevance)
+        queries, positives = positive_rows(judgments, index, cfg.min_relevance)
         self.speller_ = Speller().fit(catalog.titles) if cfg.spelling else None
         texts, label_lists = self._rows(queries, positives, catalog)
         vec = TfidfVectorizer(cfg.vectorizer).fit(texts, threads=threads)
@@ -236,7 +243,7 @@ class ProductRetriever(Persistent):
         n_q = len(queries)
         rng = np.random.default_rng(rcfg.seed)
         fold_of = rng.permutation(n_q) % rcfg.folds
-        grades = _grades(judgments, index)
+        grades = grades_by_query(judgments, index)
         parts, part_labels = [], []
         n_rows = X_rows.shape[0]
         for f in range(rcfg.folds):
@@ -253,7 +260,7 @@ class ProductRetriever(Persistent):
             cands = self._candidates_batch(texts, X_rows[held], model, self.label_product_,
                                            maker, self._expansion(table), threads)
             parts.append(cands)
-            part_labels.append(_candidate_labels(cands, texts, grades,
+            part_labels.append(candidate_labels(cands, texts, grades,
                                                  self.config.min_relevance))
             _stage(progress, t0, f"fold {f + 1}/{rcfg.folds}: XR-Linear and translations "
                                  f"without its "
@@ -636,24 +643,8 @@ def _catalog_index(catalog: Catalog) -> dict[str, int]:
     return {pid: i for i, pid in enumerate(catalog.ids)}
 
 
-def _check_known(judgments: Judgments, index: dict[str, int]) -> None:
-    unknown = sorted({p for p in judgments.products if p not in index})
-    if unknown:
-        raise DataError(f"{len(unknown)} judged product id(s) are not in the catalog, e.g. "
-                        f"{unknown[:5]}")
 
 
-def _positive_rows(judgments: Judgments, index: dict[str, int],
-                   min_relevance: float) -> tuple[list[str], list[list[int]]]:
-    """Distinct non-empty queries with a positive, and their positives' catalog positions."""
-    _check_known(judgments, index)
-    rows: dict[str, set[int]] = {}
-    for q, p, g in zip(judgments.queries, judgments.products, judgments.grades.tolist(),
-                       strict=True):
-        if g >= min_relevance and q.strip():
-            rows.setdefault(q, set()).add(index[p])
-    queries = list(rows)
-    return queries, [sorted(rows[q]) for q in queries]
 
 
 def _pseudo_queries(titles: Sequence[str], per_title: int,
@@ -674,28 +665,8 @@ def _pseudo_queries(titles: Sequence[str], per_title: int,
     return phrases, owners
 
 
-def _grades(judgments: Judgments, index: dict[str, int]) -> dict[str, dict[int, float]]:
-    by_query: dict[str, dict[int, float]] = {}
-    for q, p, g in zip(judgments.queries, judgments.products, judgments.grades.tolist(),
-                       strict=True):
-        by_query.setdefault(q, {})[index[p]] = g
-    return by_query
 
 
-def _candidate_labels(cands: Candidates, queries: Sequence[str],
-                      grades: dict[str, dict[int, float]], min_relevance: float) -> np.ndarray:
-    """int32 relevance label of each candidate: 0, 1 (a positive), 2 (graded 3, the best)."""
-    labels = np.zeros(cands.ids.shape[0], dtype=np.int32)
-    for i, q in enumerate(queries):  # per query: its few judged products
-        judged = grades.get(q, {})
-        if not judged:
-            continue
-        ids = cands.ids[cands.ptr[i]:cands.ptr[i + 1]]
-        pos = np.array([p for p, g in judged.items() if g >= min_relevance], dtype=np.int64)
-        best = np.array([p for p, g in judged.items() if g >= 3.0], dtype=np.int64)
-        labels[cands.ptr[i]:cands.ptr[i + 1]] = np.isin(ids, pos).astype(np.int32) + \
-            np.isin(ids, best)
-    return labels
 
 
 def _pifa(X: sp.csr_matrix, label_lists: Sequence[Sequence[int]],
@@ -762,48 +733,8 @@ def _check_top_k(top_k: int | None, default: int) -> int:
     return int(top_k)
 
 
-def judged_matrices(judgments: Judgments, product_ids: Sequence[str], min_relevance: float
-                    ) -> tuple[list[str], sp.csr_matrix, sp.csr_matrix]:
-    """The distinct non-empty judged queries with at least one positive, with their positives
-    ``Y`` (binary, (n_queries, n_products)) and graded gains ``G`` of every judged product:
-    ``(grade - 1) / 2`` (1 -> 0, 3 -> 1). Unknown product ids are an error."""
-    index = {pid: i for i, pid in enumerate(product_ids)}
-    _check_known(judgments, index)
-    by_query = _grades(judgments, index)
-    queries, relevant, judged = [], [], []
-    for q, grades in by_query.items():
-        pos = sorted(i for i, g in grades.items() if g >= min_relevance)
-        if pos and q.strip():
-            queries.append(q)
-            relevant.append(pos)
-            judged.append(grades)
-    n = len(product_ids)
-    Y = labels_from_lists(relevant, n_labels=n)
-    rows = np.repeat(np.arange(len(judged)), [len(j) for j in judged])
-    cols = np.fromiter((i for j in judged for i in j), dtype=np.int64, count=rows.shape[0])
-    gain = np.fromiter(((g - 1.0) / 2.0 for j in judged for g in j.values()), dtype=np.float64,
-                       count=rows.shape[0])
-    G = sp.csr_matrix((gain, (rows, cols)), shape=(len(judged), n))
-    return queries, Y, G
 
 
-def split_recall(top: TopK, Y: sp.csr_matrix, product_ids: Sequence[str],
-                 seen: Sequence[str]) -> dict[str, float]:
-    """R@10 / R@100 over the positives never seen in training and over the seen ones (each
-    averaged over the queries that have such positives)."""
-    seen_set = set(seen)
-    is_seen = np.fromiter((p in seen_set for p in product_ids), dtype=bool,
-                          count=len(product_ids))
-    out = {}
-    for name, keep in (("unseen", ~is_seen), ("seen", is_seen)):
-        Ys = sp.csr_matrix(Y.multiply(keep[None, :].astype(np.float32)))
-        Ys.eliminate_zeros()
-        has = np.diff(Ys.indptr) > 0
-        if has.any():
-            m = evaluate(TopK(top.indices[has], top.scores[has]), Ys[has], ks=(10, 100))
-            out[f"R@10 {name}"], out[f"R@100 {name}"] = m["R@10"], m["R@100"]
-        out[f"queries {name}"] = int(has.sum())
-    return out
 
 
 def _from_v1(cls, stored: Stored) -> ProductRetriever:
