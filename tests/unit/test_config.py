@@ -52,3 +52,17 @@ def test_field_paths_cover_every_leaf():
     paths = [p for p, *_ in XLinearConfig.field_paths()]
     assert "solver.Cp" in paths and "indexer.branching_factor" in paths
     assert "predict.beam_size" in paths and len(paths) == len(set(paths))
+
+
+@pytest.mark.parametrize("knob, value", [("expansion_weight", float("inf")),
+                                         ("expansion_weight", float("nan")),
+                                         ("expansion_weight", -0.5),
+                                         ("expansion_candidates", -1),
+                                         ("expansion_terms", 0),
+                                         ("translation_width", 0)])
+def test_retriever_expansion_knobs_are_checked(knob, value):
+    """An infinite expansion weight would turn the expanded source's scores into NaN."""
+    from xmr.apps.retrieval import RetrieverConfig
+
+    with pytest.raises(ConfigError, match=knob):
+        RetrieverConfig(**{knob: value})

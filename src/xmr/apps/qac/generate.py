@@ -152,7 +152,8 @@ def generate(lex: Lexicon, past_ids: np.ndarray, labels: list[str], prefix: str,
     at = len(head_words)
     if at < len(previous_words) and allowed & (1 << _REWRITE):
         retyped = [lex.words[w] for w in words[:cfg.rewrite_words]]
-        retyped += [w for w in previous_words if w.startswith(partial) and w not in retyped]
+        own = [w for w in dict.fromkeys(previous_words) if w.startswith(partial)]
+        retyped += [w for w in own[:cfg.rewrite_words] if w not in retyped]  # bounded work
         replacing, inserting = " ".join(previous_words[at + 1:]), " ".join(previous_words[at:])
         for rest in (replacing, inserting):
             for word in retyped:

@@ -128,7 +128,7 @@ class RetrieverConfig(Config):
         check_range(name, "expansion_candidates", self.expansion_candidates, 0, 100_000)
         check_range(name, "expansion_terms", self.expansion_terms, 1, 1000)
         check_range(name, "translation_width", self.translation_width, 1, 100_000)
-        check_range(name, "expansion_weight", self.expansion_weight, 0.0)
+        check_range(name, "expansion_weight", self.expansion_weight, 0.0, 1000.0)
         check_range(name, "text_max_postings", self.text_max_postings, 0)
         check_range(name, "title_match_weight", self.title_match_weight, 0.0, 1.0)
 
