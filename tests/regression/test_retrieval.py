@@ -90,9 +90,8 @@ def test_hybrid_finds_unseen_products_and_beats_the_model_alone(setup, hybrid, m
     ours = hybrid.evaluate(test, seen=seen)
     theirs = model_only.evaluate(test, seen=seen)
     # measured at seed 0: R@10 0.977 (hybrid) vs 0.986 (XR-Linear + title match); on test
-    # positives never seen in training R@10 0.953 vs 0.929; MRR 0.845 vs 0.777. Over the
-    # planted catalogs of seeds 0-2 the hybrid's R@10 on unseen positives is 0.953-0.994 (0.951-
-    # 0.988 without the expansion source) and never below the model alone's 0.929-0.962.
+    # positives never seen in training R@10 0.953 vs 0.929; MRR 0.845 vs 0.777. The margin on
+    # unseen positives depends on the planted catalog's seed, so only a floor is asserted.
     assert ours["R@10"] > 0.95 and ours["R@100"] > 0.99
     assert ours["queries unseen"] > 20
     assert ours["R@10 unseen"] > 0.94

@@ -77,12 +77,13 @@ def candidate_rows(lo, hi, ids0, sc0, ids1, sc1, ids2, sc2, ids3, x_ptr, x_idx, 
     rank0..3 : int32 (n_products,) scratch, -1 on entry and exit; qd, ed : float32
     (n_features,) all-zero scratch; qmark : uint8 (n_terms,) all-zero scratch
     """
+    lists = (ids0, ids1, ids2, ids3)
+    ranks = (rank0, rank1, rank2, rank3)
     for i in range(lo, hi):
         o = out_ptr[i]
         # the union, in first-seen order, with each product's rank in every list
         for s in range(N_SOURCES):
-            ids = ids0 if s == 0 else (ids1 if s == 1 else (ids2 if s == 2 else ids3))
-            rank = rank0 if s == 0 else (rank1 if s == 1 else (rank2 if s == 2 else rank3))
+            ids = lists[s]
             for j in range(ids.shape[1]):
                 p = ids[i, j]
                 if p < 0:
@@ -90,7 +91,7 @@ def candidate_rows(lo, hi, ids0, sc0, ids1, sc1, ids2, sc2, ids3, x_ptr, x_idx, 
                 if rank0[p] < 0 and rank1[p] < 0 and rank2[p] < 0 and rank3[p] < 0:
                     out_ids[o] = p
                     o += 1
-                rank[p] = j
+                ranks[s][p] = j
         end = o
         best0 = sc0[i, 0] if ids0.shape[1] > 0 and ids0[i, 0] >= 0 else 1.0
         best1 = sc1[i, 0] if ids1.shape[1] > 0 and ids1[i, 0] >= 0 else 1.0
@@ -173,12 +174,11 @@ def candidate_rows(lo, hi, ids0, sc0, ids1, sc1, ids2, sc2, ids3, x_ptr, x_idx, 
             if e_idx[i, e] >= 0:
                 ed[e_idx[i, e]] = 0.0
         for s in range(N_SOURCES):
-            ids = ids0 if s == 0 else (ids1 if s == 1 else (ids2 if s == 2 else ids3))
-            rank = rank0 if s == 0 else (rank1 if s == 1 else (rank2 if s == 2 else rank3))
+            ids = lists[s]
             for j in range(ids.shape[1]):
                 p = ids[i, j]
                 if p >= 0:
-                    rank[p] = -1
+                    ranks[s][p] = -1
 
 
 @kernel

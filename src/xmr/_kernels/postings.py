@@ -121,7 +121,8 @@ def top_postings_pair(q_terms, q_weights, e_terms, e_weights, alpha, ptr, docs, 
     """Best documents of a query q and of q + alpha * e in one pass over q's postings.
 
     List 1 is :func:`top_postings` of q (``k1`` best); list 2 ranks by score(q) + alpha *
-    score(e) (``k2`` best), which reads q's postings only once. Returns the two counts.
+    score(e) (``k2`` best), which reads q's postings only once. An empty e gives an empty
+    list 2 (it would only repeat list 1). Returns the two counts.
 
     Parameters
     ----------
@@ -130,6 +131,9 @@ def top_postings_pair(q_terms, q_weights, e_terms, e_weights, alpha, ptr, docs, 
     acc, acc2 : float32 (n_docs,) all-zero scratch, left all-zero; touched : int32 (n_docs,)
     out1_* : (>= k1,), out2_* : (>= k2,)
     """
+    if e_terms.shape[0] == 0:
+        return top_postings(q_terms, q_weights, ptr, docs, weights, k1, acc, touched,
+                            out1_docs, out1_scores), 0
     n_touched = _accumulate(q_terms, q_weights, ptr, docs, weights, acc, acc2, touched, 0)
     n_touched = _accumulate(e_terms, e_weights, ptr, docs, weights, acc2, acc, touched,
                             n_touched)
@@ -146,6 +150,14 @@ def top_postings_pair(q_terms, q_weights, e_terms, e_weights, alpha, ptr, docs, 
 
 
 @kernel
+def _pad_row(out_docs, out_scores, n):
+    """Entries ``n ..`` of a result row become -1 / -inf."""
+    for r in range(n, out_docs.shape[0]):
+        out_docs[r] = -1
+        out_scores[r] = -np.inf
+
+
+@kernel
 def top_postings_rows(lo, hi, q_ptr, q_terms, q_weights, ptr, docs, weights, k, out_docs,
                       out_scores, acc, touched):
     """:func:`top_postings` for queries ``lo .. hi - 1`` of a CSR batch (``q_ptr``); results
@@ -155,9 +167,7 @@ def top_postings_rows(lo, hi, q_ptr, q_terms, q_weights, ptr, docs, weights, k, 
         b = q_ptr[i + 1]
         n = top_postings(q_terms[a:b], q_weights[a:b], ptr, docs, weights, k, acc, touched,
                          out_docs[i], out_scores[i])
-        for r in range(n, k):
-            out_docs[i, r] = -1
-            out_scores[i, r] = -np.inf
+        _pad_row(out_docs[i], out_scores[i], n)
 
 
 @kernel
@@ -172,12 +182,8 @@ def top_postings_pair_rows(lo, hi, q_ptr, q_terms, q_weights, e_ptr, e_terms, e_
         n1, n2 = top_postings_pair(q_terms[a:b], q_weights[a:b], e_terms[c:d], e_weights[c:d],
                                    alpha, ptr, docs, weights, k1, k2, acc, acc2, touched,
                                    out1_docs[i], out1_scores[i], out2_docs[i], out2_scores[i])
-        for r in range(n1, k1):
-            out1_docs[i, r] = -1
-            out1_scores[i, r] = -np.inf
-        for r in range(n2, k2):
-            out2_docs[i, r] = -1
-            out2_scores[i, r] = -np.inf
+        _pad_row(out1_docs[i], out1_scores[i], n1)
+        _pad_row(out2_docs[i], out2_scores[i], n2)
 
 
 @kernel

@@ -62,7 +62,7 @@ class PostingIndex(Persistent):
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:  # per-thread: concurrent searches must not share it
             scratch = self._local.scratch = self._scratch()
-        k = max(1, min(int(top_k), self.n_docs))
+        k = self._width(top_k)
         out_docs = np.empty(k, dtype=np.int32)
         out_scores = np.empty(k, dtype=np.float32)
         n = _postings.top_postings(terms, weights, self.ptr, self.docs, self.weights, k,
@@ -73,7 +73,7 @@ class PostingIndex(Persistent):
         """Best ``top_k`` documents of every row of ``queries`` (sparse (n, n_terms) weights),
         padded with -1 / -inf. Parallel over queries."""
         Q = as_csr(queries, name="queries", n_cols=self.n_terms)
-        k = max(1, min(int(top_k), self.n_docs))
+        k = self._width(top_k)
         n = Q.shape[0]
         out_docs = np.empty((n, k), dtype=np.int32)
         out_scores = np.empty((n, k), dtype=np.float32)
@@ -88,12 +88,11 @@ class PostingIndex(Persistent):
                             k1: int, k2: int) -> tuple[TopK, TopK]:
         """The best ``k1`` documents of a query q and the best ``k2`` of q + ``alpha`` * e
         (its expansion), reading q's postings once; arguments as in :meth:`search_checked`.
-        Returns two 1-d TopK (positive scores only)."""
+        Returns two 1-d TopK (positive scores only); the second is empty when e is."""
         scratch = getattr(self._local, "pair_scratch", None)
         if scratch is None:
             scratch = self._local.pair_scratch = self._pair_scratch()
-        k1 = max(1, min(int(k1), self.n_docs))
-        k2 = max(1, min(int(k2), self.n_docs))
+        k1, k2 = self._width(k1), self._width(k2)
         out = (np.empty(k1, np.int32), np.empty(k1, np.float32), np.empty(k2, np.int32),
                np.empty(k2, np.float32))
         n1, n2 = _postings.top_postings_pair(terms, weights, e_terms, e_weights, alpha,
@@ -104,13 +103,13 @@ class PostingIndex(Persistent):
     def search_pair(self, queries: sp.spmatrix, expansions: sp.spmatrix, alpha: float,
                     k1: int, k2: int, *, threads: int | None = None) -> tuple[TopK, TopK]:
         """:meth:`search_pair_checked` of every row of ``queries`` and ``expansions`` (both
-        sparse (n, n_terms)), padded with -1 / -inf. Parallel over queries."""
+        sparse (n, n_terms)), padded with -1 / -inf (a row with an empty expansion gets no
+        second list). Parallel over queries."""
         Q = as_csr(queries, name="queries", n_cols=self.n_terms)
         E = as_csr(expansions, name="expansions", n_cols=self.n_terms)
         if E.shape[0] != Q.shape[0]:
             raise DataError(f"{Q.shape[0]} queries but {E.shape[0]} expansions")
-        k1 = max(1, min(int(k1), self.n_docs))
-        k2 = max(1, min(int(k2), self.n_docs))
+        k1, k2 = self._width(k1), self._width(k2)
         n = Q.shape[0]
         out = (np.empty((n, k1), np.int32), np.empty((n, k1), np.float32),
                np.empty((n, k2), np.int32), np.empty((n, k2), np.float32))
@@ -120,6 +119,10 @@ class PostingIndex(Persistent):
                           np.float32(alpha), self.ptr, self.docs, self.weights, k1, k2, *out),
                          scratch=self._pair_scratch)
         return TopK(out[0], out[1]), TopK(out[2], out[3])
+
+    def _width(self, top_k: int) -> int:
+        """Result width of a request for ``top_k`` documents: 1 .. n_docs."""
+        return max(1, min(int(top_k), self.n_docs))
 
     def _pair_scratch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return (np.zeros(self.n_docs, dtype=np.float32), np.zeros(self.n_docs, dtype=np.float32),

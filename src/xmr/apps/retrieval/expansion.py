@@ -66,34 +66,30 @@ class QueryExpansion:
     """
 
     def __init__(self, table: sp.csr_matrix, n_terms: int) -> None:
-        self.table = table
         self.word_end = int(table.shape[0])
         self.n_terms = int(n_terms)
-        self._ptr = np.asarray(table.indptr, dtype=np.int64)
-        self._idx = np.asarray(table.indices, dtype=np.int32)
-        self._val = np.asarray(table.data, dtype=np.float32)
+        self._table = (self.word_end, np.asarray(table.indptr, dtype=np.int64),
+                       np.asarray(table.indices, dtype=np.int32),
+                       np.asarray(table.data, dtype=np.float32))
         self._local = threading.local()
 
     def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
         return (np.zeros(self.word_end, dtype=np.float32),
                 np.empty(self.word_end, dtype=np.int32))
 
-    def _run(self, ptr, idx, val, n: int, run) -> tuple[np.ndarray, np.ndarray]:
-        out_idx = np.empty((n, self.n_terms), dtype=np.int32)
-        out_val = np.empty((n, self.n_terms), dtype=np.float32)
-        args = (ptr, idx, val, self.word_end, self._ptr, self._idx, self._val, out_idx, out_val)
-        run(args)
-        return out_idx, out_val
+    def _outputs(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        return (np.empty((n, self.n_terms), dtype=np.int32),
+                np.empty((n, self.n_terms), dtype=np.float32))
 
     def batch(self, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         """Expansions of every row of ``X`` (CSR, n_features columns), in parallel over rows:
         (int32 columns, float32 weights), each (n_rows, n_terms), -1 / 0 padded."""
-        ptr = np.asarray(X.indptr, dtype=np.int64)
-        idx = np.asarray(X.indices, dtype=np.int32)
-        val = np.asarray(X.data, dtype=np.float32)
-        n = X.shape[0]
-        return self._run(ptr, idx, val, n, lambda args: parallel_for(
-            _cand.expand_rows, n, args, scratch=self._scratch))
+        out = self._outputs(X.shape[0])
+        rows = (np.asarray(X.indptr, dtype=np.int64), np.asarray(X.indices, dtype=np.int32),
+                np.asarray(X.data, dtype=np.float32))
+        parallel_for(_cand.expand_rows, X.shape[0], (*rows, *self._table, *out),
+                     scratch=self._scratch)
+        return out
 
     def one(self, indices: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The same for one query (its TF-IDF columns and values), on the calling thread:
@@ -101,10 +97,11 @@ class QueryExpansion:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:  # per-thread: concurrent searches must not share it
             scratch = self._local.scratch = self._scratch()
-        ptr = np.array([0, indices.shape[0]], dtype=np.int64)
-        return self._run(ptr, np.asarray(indices, dtype=np.int32),
-                         np.asarray(values, dtype=np.float32), 1,
-                         lambda args: _cand.expand_rows(0, 1, *args, *scratch))
+        out = self._outputs(1)
+        _cand.expand_rows(0, 1, np.array([0, indices.shape[0]], dtype=np.int64),
+                          np.asarray(indices, dtype=np.int32),
+                          np.asarray(values, dtype=np.float32), *self._table, *out, *scratch)
+        return out
 
     def as_matrix(self, idx: np.ndarray, val: np.ndarray, n_cols: int) -> sp.csr_matrix:
         """Padded expansions (from :meth:`batch`) as a CSR float32 (n_rows, ``n_cols``)."""

@@ -17,6 +17,7 @@ from .features import Candidates
 
 
 def check_known(judgments: Judgments, index: dict[str, int]) -> None:
+    """A DataError naming judged product ids that ``index`` (id -> position) lacks."""
     unknown = sorted({p for p in judgments.products if p not in index})
     if unknown:
         raise DataError(f"{len(unknown)} judged product id(s) are not in the catalog, e.g. "
@@ -24,7 +25,7 @@ def check_known(judgments: Judgments, index: dict[str, int]) -> None:
 
 
 def positive_rows(judgments: Judgments, index: dict[str, int],
-                   min_relevance: float) -> tuple[list[str], list[list[int]]]:
+                  min_relevance: float) -> tuple[list[str], list[list[int]]]:
     """Distinct non-empty queries with a positive, and their positives' catalog positions."""
     check_known(judgments, index)
     rows: dict[str, set[int]] = {}
@@ -37,6 +38,7 @@ def positive_rows(judgments: Judgments, index: dict[str, int],
 
 
 def grades_by_query(judgments: Judgments, index: dict[str, int]) -> dict[str, dict[int, float]]:
+    """query -> {catalog position: grade} of every judged pair (the last grade of a repeat)."""
     by_query: dict[str, dict[int, float]] = {}
     for q, p, g in zip(judgments.queries, judgments.products, judgments.grades.tolist(),
                        strict=True):
@@ -45,7 +47,7 @@ def grades_by_query(judgments: Judgments, index: dict[str, int]) -> dict[str, di
 
 
 def candidate_labels(cands: Candidates, queries: Sequence[str],
-                      grades: dict[str, dict[int, float]], min_relevance: float) -> np.ndarray:
+                     grades: dict[str, dict[int, float]], min_relevance: float) -> np.ndarray:
     """int32 relevance label of each candidate: 0, 1 (a positive), 2 (graded 3, the best)."""
     labels = np.zeros(cands.ids.shape[0], dtype=np.int32)
     for i, q in enumerate(queries):  # per query: its few judged products

@@ -439,22 +439,20 @@ class ProductRetriever(Persistent):
             return TopK(np.zeros(0, np.int32), np.zeros(0, np.float32))
         lexical = self.bm25_.postings_.search_checked(terms, weights, cfg.bm25_candidates)
         empty = TopK(np.zeros(0, np.int32), np.zeros(0, np.float32))
-        expanded, expand = empty, _no_expansion(1)
+        learned = textual = expanded = empty
+        expand = _no_expansion(1)
         if x[0].shape[0]:
             learned = _to_products(model.predict_one(x, top_k=cfg.model_candidates,
                                                      beam_size=beam_size), self.label_product_)
             cols = x[0].astype(np.int64)
-            if expansion is not None:
-                expand = expansion.one(x[0], x[1])
-            if expand[0].shape[1] and expand[0][0, 0] >= 0:
-                has = expand[0][0] >= 0
-                textual, expanded = self.text_index_.search_pair_checked(
-                    cols, x[1], expand[0][0][has].astype(np.int64), expand[1][0][has],
-                    cfg.expansion_weight, cfg.text_candidates, cfg.expansion_candidates)
-            else:  # no translated word: no list (it would repeat the cosine's)
+            if expansion is None:
                 textual = self.text_index_.search_checked(cols, x[1], cfg.text_candidates)
-        else:
-            learned = textual = empty
+            else:  # no translated word: no expanded list
+                expand = expansion.one(x[0], x[1])
+                kept = expand[0][0] >= 0
+                textual, expanded = self.text_index_.search_pair_checked(
+                    cols, x[1], expand[0][0][kept].astype(np.int64), expand[1][0][kept],
+                    cfg.expansion_weight, cfg.text_candidates, cfg.expansion_candidates)
         widths = (max(1, min(cfg.bm25_candidates, self.bm25_.postings_.n_docs)),
                   min(cfg.model_candidates, model.n_labels_),
                   max(1, min(cfg.text_candidates, self.text_index_.n_docs)),
@@ -529,12 +527,10 @@ class ProductRetriever(Persistent):
                 expanded = TopK(np.zeros((n, 0), np.int32), np.zeros((n, 0), np.float32))
                 expand = _no_expansion(n)
             else:
-                expand = expansion.batch(X)
+                expand = expansion.batch(X)  # no translated word: no expanded list
                 textual, expanded = self.text_index_.search_pair(
                     X, expansion.as_matrix(*expand, X.shape[1]), cfg.expansion_weight,
                     cfg.text_candidates, cfg.expansion_candidates)
-                # no translated word: no list (it would repeat the cosine's)
-                expanded.indices[expand[0][:, 0] < 0] = -1
             Q.data[:] = 1.0  # the features need the terms, not their counts
             return maker.batch((lexical, learned, textual, expanded), X, Q, n_terms, expand)
 
@@ -643,10 +639,6 @@ def _catalog_index(catalog: Catalog) -> dict[str, int]:
     return {pid: i for i, pid in enumerate(catalog.ids)}
 
 
-
-
-
-
 def _pseudo_queries(titles: Sequence[str], per_title: int,
                     seed: int) -> tuple[list[str], list[int]]:
     """Up to ``per_title`` random windows of 2-3 consecutive words of each title of at least
@@ -663,10 +655,6 @@ def _pseudo_queries(titles: Sequence[str], per_title: int,
             phrases.append(" ".join(words[start:start + n]))
             owners.append(i)
     return phrases, owners
-
-
-
-
 
 
 def _pifa(X: sp.csr_matrix, label_lists: Sequence[Sequence[int]],
@@ -731,10 +719,6 @@ def _check_top_k(top_k: int | None, default: int) -> int:
             1 <= top_k <= 100_000:
         raise DataError(f"top_k must be an integer in [1, 100000]; got {top_k!r}")
     return int(top_k)
-
-
-
-
 
 
 def _from_v1(cls, stored: Stored) -> ProductRetriever:
