@@ -73,6 +73,26 @@ def test_solver_with_no_rows_gives_zero_weights():
     assert np.all(w == 0)
 
 
+def test_solvers_report_their_passes():
+    X, y = _problem(n=200)
+    li = X.indices.astype(np.uint32)
+    n, d = X.shape
+    xnorm2 = np.asarray(X.multiply(X).sum(axis=1)).ravel().astype(np.float64) + 1.0
+    lp = X.indptr.astype(np.int64)
+
+    def passes(loss, eps, max_iter):
+        args = (lp, li, X.data, d, y, xnorm2)
+        scratch = (np.uint64(rng_seed(0, 1)), np.empty(d + 1), np.empty(2 * n),
+                   np.empty(n, dtype=np.uint32))
+        if loss == S.LOSS_LOGISTIC:
+            return S.solve_lr_dual(*args, 1.0, 1.0, 1.0, eps, max_iter, *scratch)
+        return S.solve_svm_dual(*args, loss, 1.0, 1.0, 1.0, eps, max_iter, *scratch)
+
+    for loss in (S.LOSS_L2_SVM, S.LOSS_L1_SVM, S.LOSS_LOGISTIC):
+        assert passes(loss, 1e-12, 3) == 3  # a tolerance out of reach: every allowed pass
+        assert 1 <= passes(loss, 0.1, 1000) < passes(loss, 1e-6, 1000) < 1000
+
+
 def test_write_pruned_applies_threshold_and_cap():
     w = np.array([0.05, -0.5, 0.2, -0.09, 0.3, 0.0])
     l2g = np.array([10, 11, 12, 13, 14], dtype=np.int32)
@@ -85,6 +105,48 @@ def test_write_pruned_applies_threshold_and_cap():
     assert out_idx[:cnt].tolist() == [11, 14]  # the two largest, in feature order
     assert np.allclose(out_val[:cnt], [-0.5, 0.3])
     assert S._write_pruned(w, 5, l2g, 0.1, 0, out_idx, out_val, 0, 2) == -1  # slot too small
+
+
+def test_a_job_trains_each_child_as_one_solve_over_its_parents_rows():
+    """train_jobs (gather, labels, per-child random stream, pruning) gives, bit for bit, each
+    child's solve over the parent's rows in a local space of the used features."""
+    rng = np.random.default_rng(5)
+    X = random_csr(rng, 80, 60, 0.15)
+    n, d = X.shape
+    rows = np.sort(rng.choice(n, 50, replace=False)).astype(np.int32)
+    pos = [np.sort(rng.choice(rows, 12, replace=False)) for _ in range(3)]
+    pos_ptr = np.array([0, 12, 24, 36], dtype=np.int64)
+    pos_idx = np.concatenate(pos).astype(np.int32)
+    out_idx = np.zeros(3 * d, dtype=np.int32)
+    out_val = np.zeros(3 * d, dtype=np.float32)
+    out_cnt = np.zeros(3, dtype=np.int64)
+    out_bias = np.zeros(3, dtype=np.float32)
+    i64 = np.int64
+    S.train_jobs(0, 1, X.indptr.astype(i64), X.indices, X.data, np.array([0, 50], i64), rows,
+                 pos_ptr, pos_idx, np.array([0], i64), np.array([0], i64), np.array([3], i64),
+                 np.array([0, d, 2 * d], i64), np.full(3, d, i64), 1, S.LOSS_L2_SVM, 1.0, 1.0,
+                 1.0, 0.1, 100, 0.01, 0, 0, out_idx, out_val, out_cnt, out_bias,
+                 np.full(d, -1, i64), np.empty(d, np.int32), np.empty(d, np.int32))
+    sub = X[rows]
+    used = np.unique(sub.indices)
+    local = sub[:, used].tocsr()  # local ids in feature order
+    local.sort_indices()
+    xnorm2 = np.empty(rows.shape[0])
+    for i in range(rows.shape[0]):  # the kernel's sum: bias^2 first, then row order
+        xnorm2[i] = 1.0
+        for v in local.data[local.indptr[i]:local.indptr[i + 1]].astype(np.float64):
+            xnorm2[i] += v * v
+    for c in range(3):
+        y = np.where(np.isin(rows, pos[c]), 1, -1).astype(np.int8)
+        w = np.empty(used.shape[0] + 1)
+        S.solve_svm_dual(local.indptr.astype(i64), local.indices.astype(np.uint32), local.data,
+                         used.shape[0], y, xnorm2, S.LOSS_L2_SVM, 1.0, 1.0, 1.0, 0.1, 100,
+                         np.uint64(rng_seed(0, 1 + c)), w, np.empty(100), np.empty(50, np.uint32))
+        keep = np.flatnonzero(np.abs(w[:-1]) >= 0.01)
+        got = slice(c * d, c * d + out_cnt[c])
+        assert out_idx[got].tolist() == used[keep].tolist()
+        assert np.array_equal(out_val[got], w[keep].astype(np.float32))
+        assert out_bias[c] == np.float32(w[-1])
 
 
 def test_overflowing_slots_are_solved_again_with_the_same_result(monkeypatch):

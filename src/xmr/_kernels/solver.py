@@ -52,7 +52,11 @@ def solve_svm_dual(lp, li, lv, n_local, y, xnorm2, loss, Cp, Cn, bias, eps, max_
     y : int8 array (n,) of +1/-1
     xnorm2 : float64 array (n,), squared row norms including ``bias**2``
     w : float64 array (n_local + 1,), output; ``w[n_local]`` is the bias weight
-    alpha, index : scratch of size >= n (float64, int64)
+    alpha, index : scratch of size >= n (float64, uint32)
+
+    Returns
+    -------
+    int, the passes made over the rows (at most ``max_iter``; the training profile reads it)
     """
     n = y.shape[0]
     for j in range(n_local + 1):
@@ -61,7 +65,7 @@ def solve_svm_dual(lp, li, lv, n_local, y, xnorm2, loss, Cp, Cn, bias, eps, max_
         alpha[i] = 0.0
         index[i] = np.uint32(i)
     if n == 0:
-        return state
+        return 0
     inf = np.inf
     if loss == LOSS_L2_SVM:
         diag_p = 0.5 / Cp
@@ -144,7 +148,7 @@ def solve_svm_dual(lp, li, lv, n_local, y, xnorm2, loss, Cp, Cn, bias, eps, max_
             pg_max_old = inf
         if pg_min_old >= 0.0:
             pg_min_old = -inf
-    return state
+    return it
 
 
 @kernel
@@ -152,13 +156,14 @@ def solve_lr_dual(lp, li, lv, n_local, y, xnorm2, Cp, Cn, bias, eps, max_iter, s
                   w, alpha, index):
     """L2-regularized logistic regression, dual coordinate descent with inner Newton steps.
 
-    ``alpha`` must hold at least ``2 n`` entries (the pair alpha_i, C_i - alpha_i).
+    ``alpha`` must hold at least ``2 n`` entries (the pair alpha_i, C_i - alpha_i). Returns the
+    passes made, like :func:`solve_svm_dual`.
     """
     n = y.shape[0]
     for j in range(n_local + 1):
         w[j] = 0.0
     if n == 0:
-        return state
+        return 0
     max_inner = 100
     inner_eps = 1e-2
     inner_eps_min = min(1e-8, eps)
@@ -218,7 +223,7 @@ def solve_lr_dual(lp, li, lv, n_local, y, xnorm2, Cp, Cn, bias, eps, max_iter, s
             break
         if newton_iter <= n // 10:
             inner_eps = max(inner_eps_min, 0.1 * inner_eps)
-    return state
+    return it
 
 
 @kernel
