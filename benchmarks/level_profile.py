@@ -12,8 +12,9 @@ For every level of the tree that training builds (PECOS-matched settings), this 
   their children solved one at a time on one thread: the dual solver's passes and the time per
   nonzero per pass, and from them an estimate of the level's one-thread solving time.
 
-The cost per nonzero per pass is what grows with the problem: on a parent of a few thousand
-rows the weight vector sits in the caches, on a parent of hundreds of thousands it does not.
+The cost per nonzero per pass is what grows with the problem (measured); our reading of why:
+on a parent of a few thousand rows the weight vector and the rows stay in the caches, on a
+parent of hundreds of thousands they do not.
 The tree is clustered once per data set and kept in ``benchmarks/_work/trees``.
 """
 
@@ -55,9 +56,7 @@ def _solve_parent(X, rows, pos_ptr, pos_idx, children, cfg, scratch):
     from xmr._kernels.rng import rng_seed
 
     lp, li, lv, n_local, _ = S._gather_rows(X.indptr, X.indices, X.data, rows, *scratch)
-    xnorm2 = cfg.bias ** 2 + np.add.reduceat(lv.astype(np.float64) ** 2, lp[:-1]) if lv.size \
-        else np.full(rows.shape[0], cfg.bias ** 2)
-    xnorm2[np.diff(lp) == 0] = cfg.bias ** 2  # reduceat repeats a value at empty rows
+    xnorm2 = S.row_norms2(lp, lv, cfg.bias)
     n = rows.shape[0]
     y = np.empty(n, dtype=np.int8)
     w = np.empty(n_local + 1)
@@ -101,9 +100,7 @@ def main(argv=None) -> int:
     Y = sp.csr_matrix(Y)
     tree = _tree(args.dataset, X, Y, cfg)  # clustered on every thread
     numba.set_num_threads(1)
-    solver = cfg.solver
-    if solver.loss != "l2-svm":
-        raise SystemExit("this profile solves with the default l2-svm loss")
+    solver = cfg.solver  # the default loss, l2-svm, which _solve_parent uses
     d = X.shape[1]
     scratch = [np.full(d, -1, dtype=np.int64), np.empty(d, np.int32), 0, np.empty(d, np.int32)]
     # compile the solver before anything is timed

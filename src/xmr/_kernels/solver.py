@@ -331,6 +331,20 @@ def _write_pruned(w, n_local, l2g, threshold, max_nnz, out_idx, out_val, off, ca
 
 
 @kernel
+def row_norms2(lp, lv, bias):
+    """float64 (n,) squared norm of each row of a local CSR plus ``bias**2`` (the solvers'
+    ``xnorm2``)."""
+    n = lp.shape[0] - 1
+    xnorm2 = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        s = bias * bias
+        for k in range(lp[i], lp[i + 1]):
+            s += np.float64(lv[k]) * lv[k]
+        xnorm2[i] = s
+    return xnorm2
+
+
+@kernel
 def _train_job(jb, x_ptr, x_idx, x_val, prow_ptr, prow_idx, pos_ptr, pos_idx, job_parent,
                job_child_start, job_child_end, child_out_off, child_cap, child_id_offset, loss,
                Cp, Cn, bias, eps, max_iter, threshold, max_nnz, seed, out_idx, out_val,
@@ -340,12 +354,7 @@ def _train_job(jb, x_ptr, x_idx, x_val, prow_ptr, prow_idx, pos_ptr, pos_idx, jo
     rows = prow_idx[prow_ptr[p]:prow_ptr[p + 1]]
     n = rows.shape[0]
     lp, li, lv, n_local, l2g = _gather_rows(x_ptr, x_idx, x_val, rows, stamp, g2l, jb, l2g_buf)
-    xnorm2 = np.empty(n, dtype=np.float64)
-    for i in range(n):
-        s = bias * bias
-        for k in range(lp[i], lp[i + 1]):
-            s += np.float64(lv[k]) * lv[k]
-        xnorm2[i] = s
+    xnorm2 = row_norms2(lp, lv, bias)
     y = np.empty(n, dtype=np.int8)
     w = np.empty(n_local + 1, dtype=np.float64)
     alpha = np.empty(max(2 * n, 1), dtype=np.float64)

@@ -447,7 +447,7 @@ class ProductRetriever(Persistent):
             cols = x[0].astype(np.int64)
             if expansion is None:
                 textual = self.text_index_.search_checked(cols, x[1], cfg.text_candidates)
-            else:  # no translated word: no expanded list
+            else:  # the pair search gives no expanded list when no word translates
                 expand = expansion.one(x[0], x[1])
                 kept = expand[0][0] >= 0
                 textual, expanded = self.text_index_.search_pair_checked(
@@ -527,7 +527,7 @@ class ProductRetriever(Persistent):
                 expanded = TopK(np.zeros((n, 0), np.int32), np.zeros((n, 0), np.float32))
                 expand = _no_expansion(n)
             else:
-                expand = expansion.batch(X)  # no translated word: no expanded list
+                expand = expansion.batch(X)  # a row with no translated word: no expanded list
                 textual, expanded = self.text_index_.search_pair(
                     X, expansion.as_matrix(*expand, X.shape[1]), cfg.expansion_weight,
                     cfg.text_candidates, cfg.expansion_candidates)
