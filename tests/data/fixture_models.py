@@ -143,8 +143,9 @@ def build_all() -> dict[str, tuple[Any, dict]]:
     ids, titles, queries, products = _catalog()
     small_tree = {"indexer.max_leaf_size": 4, "indexer.branching_factor": 4}
     p = xmr.make_problem(60, n_train=300, n_test=8, n_features=80, seed=42)
-    xl = xmr.XLinearModel(xmr.XLinearConfig().replace(small_tree)).fit(p.X_train, p.Y_train,
-                                                                        threads=1)
+    # bfloat16 weights: format 3's addition (xlinear_v2 holds float32 weights)
+    xl = xmr.XLinearModel(xmr.XLinearConfig().replace(
+        {**small_tree, "solver.weight_store": "bfloat16"})).fit(p.X_train, p.Y_train, threads=1)
     X = p.X_test
     xl_inputs = {"indptr": X.indptr.tolist(), "indices": X.indices.tolist(),
                  "data": X.data.tolist()}

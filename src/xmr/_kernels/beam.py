@@ -8,9 +8,10 @@ Layout (all levels flattened; node 0 is the root, nodes of a level are contiguou
   its children) holds rows ``chunk_row_ptr[g] .. chunk_row_ptr[g + 1] - 1``.
 - ``row_feat`` int32 (n_rows): feature id of each chunk row, sorted within a chunk.
 - ``row_entry_ptr`` int32 or int64 (n_rows + 1), ``entry_child`` uint8, uint16 or uint32,
-  ``entry_val`` float32: the nonzero weights of a row, as (child offset within the chunk,
-  value), sorted by child offset (the index widths are the narrowest that fit the model; the
-  kernels are compiled for each combination met).
+  ``entry_val`` float32, or uint16 bfloat16 bits (read through ``weights.weight_at``): the
+  nonzero weights of a row, as (child offset within the chunk, value), sorted by child offset
+  (the index widths are the narrowest that fit the model; the kernels are compiled for each
+  combination met).
 - ``node_bias`` float32 (n_nodes): bias term of each node's score.
 
 A query touches only the chunks of the nodes in its beam; within a chunk it looks up its own
@@ -23,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import kernel
+from .weights import weight_at
 
 # post-processor codes (see xmr.linear.postprocess)
 PP_NOOP = 0
@@ -91,10 +93,10 @@ def _add_row(r, v, nc, row_entry_ptr, entry_child, entry_val, z):
     e1 = row_entry_ptr[r + 1]
     if e1 - e0 == nc:
         for c in range(nc):
-            z[c] += v * entry_val[e0 + c]
+            z[c] += v * weight_at(entry_val, e0 + c)
     else:
         for e in range(e0, e1):
-            z[entry_child[e]] += v * entry_val[e]
+            z[entry_child[e]] += v * weight_at(entry_val, e)
 
 
 @kernel
@@ -304,7 +306,7 @@ def _child_weight_dot(g, c_local, q_idx, q_val, chunk_row_ptr, row_feat, row_ent
                 else:
                     e1 = mid
             if e0 < row_entry_ptr[lo + 1] and entry_child[e0] == c_local:
-                s += q_val[t] * entry_val[e0]
+                s += q_val[t] * weight_at(entry_val, e0)
             lo += 1
     return s
 

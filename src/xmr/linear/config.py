@@ -10,6 +10,7 @@ from .postprocess import POST_PROCESSORS
 
 LOSSES = ("l2-svm", "l1-svm", "logistic")
 NEGATIVES = ("tfn", "man", "tfn+man")
+WEIGHT_STORES = ("float32", "bfloat16")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +28,9 @@ class SolverConfig(Config):
     negatives: str = field("tfn", "negative rows: tfn (teacher-forced), man (matcher-aware), "
                                   "tfn+man")
     seed: int = field(0, "seed of the solver's row shuffling")
+    weight_store: str = field("float32", "how the trained weights are kept: float32, or "
+                                         "bfloat16 (half the bytes, about 3 significant "
+                                         "digits; training itself is float32)")
 
     def validate(self) -> None:
         name = type(self).__name__
@@ -40,6 +44,7 @@ class SolverConfig(Config):
         check_range(name, "max_nonzeros_per_label", self.max_nonzeros_per_label, 0)
         check_choice(name, "negatives", self.negatives, NEGATIVES)
         check_range(name, "seed", self.seed, 0)
+        check_choice(name, "weight_store", self.weight_store, WEIGHT_STORES)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._kernels import layout as _layout
+from .._kernels.weights import bfloat16_to_float32, float32_to_bfloat16
 from .._threads import parallel_for
 from ..index.tree import LabelTree
 
@@ -25,7 +26,9 @@ class ChunkedLayout(NamedTuple):
     entry_child : uint8, uint16 or uint32 (nnz,)  child offset within the chunk: the narrowest
         type that holds the largest fan-out (uint8 up to 256 children per node, which covers
         PECOS's defaults B=16 and leaves of 100); unsigned, so no wraparound checks
-    entry_val : float32 (nnz,)  weight
+    entry_val : float32 (nnz,)  weight; or uint16 (nnz,), the weight's bfloat16 bits (the upper
+        half of its float32: half the bytes, about 3 significant digits; see
+        ``xmr._kernels.weights``)
     node_bias : float32 (n_nodes,)  bias term of each node's score (0 for the root)
     label_perm : int32 (n_labels,)  label id of each leaf node, in leaf order
     """
@@ -52,6 +55,22 @@ class ChunkedLayout(NamedTuple):
     def nnz(self) -> int:
         """Stored weight entries (dense rows count their zeros)."""
         return int(self.entry_val.shape[0])
+
+    @property
+    def weight_store(self) -> str:
+        """How ``entry_val`` holds the weights: "float32" or "bfloat16"."""
+        return "bfloat16" if self.entry_val.dtype == np.uint16 else "float32"
+
+    def with_weight_store(self, store: str) -> ChunkedLayout:
+        """This layout with its weights held as ``store`` ("float32" or "bfloat16"; float32 ->
+        bfloat16 rounds to nearest even, bfloat16 -> float32 is exact)."""
+        if store == self.weight_store:
+            return self
+        if store == "bfloat16":
+            return self._replace(entry_val=float32_to_bfloat16(self.entry_val))
+        if store == "float32":
+            return self._replace(entry_val=bfloat16_to_float32(self.entry_val))
+        raise ValueError(f"unknown weight store {store!r}; expected float32 or bfloat16")
 
     def max_fanout(self) -> int:
         return int(np.diff(self.child_start).max()) if self.child_start.shape[0] > 1 else 1
@@ -98,7 +117,10 @@ class ChunkedLayout(NamedTuple):
         col = self.child_start[parent] + self.entry_child[e0:e1] - first_child
         n_cols = int(self.level_start[level + 1] - self.level_start[level])
         n_rows = int(self.row_feat.max()) + 1 if self.row_feat.size else 0
-        W = sp.csc_matrix((self.entry_val[e0:e1], (feat, col)), shape=(n_rows, n_cols))
+        values = self.entry_val[e0:e1]
+        if self.weight_store == "bfloat16":
+            values = bfloat16_to_float32(values)
+        W = sp.csc_matrix((values, (feat, col)), shape=(n_rows, n_cols))
         W.eliminate_zeros()  # dense rows store explicit zeros
         bias = np.asarray(self.node_bias[first_child:first_child + n_cols])
         return W, bias

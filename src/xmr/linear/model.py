@@ -57,7 +57,8 @@ class XLinearModel(Persistent):
     """
 
     format_name = "xmr.xlinear"
-    format_version = 2  # 2: the narrowest index types (uint8 child offsets, int32 pointers)
+    format_version = 3  # 2: the narrowest index types (uint8 child offsets, int32 pointers);
+    # 3: the weights may be stored as bfloat16 (uint16 entry_val)
 
     def __init__(self, config: XLinearConfig | None = None) -> None:
         if config is not None and not isinstance(config, XLinearConfig):
@@ -137,7 +138,8 @@ class XLinearModel(Persistent):
                        f"{tree.level_sizes()}, {time.perf_counter() - t0:.2f} s")
             if executor is None:
                 weights, biases = train_tree(X, Y, tree, cfg.solver, cfg.predict, progress)
-            self.layout_ = build_layout(tree, weights, biases, cfg.solver.bias, X.shape[1])
+            self.layout_ = build_layout(tree, weights, biases, cfg.solver.bias,
+                                        X.shape[1]).with_weight_store(cfg.solver.weight_store)
         self.n_features_ = X.shape[1]
         self.n_labels_ = Y.shape[1]
         self._reset_caches()
@@ -364,6 +366,7 @@ class XLinearModel(Persistent):
         layout = self._check_fitted().narrowed()  # a model loaded from format 1 is re-saved
         return State(arrays=dict(layout._asdict()),
                      meta={"config": self.config.to_dict(), "n_features": int(self.n_features_),
+                           "weight_store": layout.weight_store,
                            "n_labels": int(self.n_labels_), "training": self.training_})
 
     @classmethod
@@ -408,7 +411,10 @@ def _checked_layout(stored: Stored, n_features: int, n_labels: int) -> ChunkedLa
         stored.check(bool(np.all(row_feat[r0] == 0) and np.all(row_feat[r0 + n_features - 1]
                                                                == n_features - 1)),
                      "array 'row_feat': a direct-indexed chunk does not list every feature")
-    entry_val = stored.array("entry_val", np.float32, ndim=1)
+    store = stored.meta("weight_store", str, "float32")
+    stored.check(store in ("float32", "bfloat16"), f"unknown weight store {store!r}")
+    entry_val = stored.array("entry_val", np.uint16 if store == "bfloat16" else np.float32,
+                             ndim=1)
     max_fanout = int(steps.max()) if steps.size else 1
     # format 1 stored int64 / uint32; format 2 the narrowest types that fit (see layout.py)
     wide = stored.version < 2
