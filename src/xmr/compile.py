@@ -23,8 +23,9 @@ import scipy.sparse as sp
 logger = logging.getLogger(__name__)
 
 #: kernel groups, most expensive first (compile seconds on the project's 2-core machine, two
-#: groups at a time: train 19, index 13, layout 6, search 9, query 6, text 8)
-PARTS = ("train", "index", "search", "text", "layout", "query")
+#: groups at a time: train 19, index 13, layout 6, search 9, query 6, text 8; bfloat16, the
+#: search kernels again for models with bfloat16 weights, about as long as search)
+PARTS = ("train", "index", "search", "text", "layout", "query", "bfloat16")
 
 
 def _problem(n_labels: int = 64):
@@ -105,6 +106,14 @@ def _exercise_query() -> None:
                            X.data[X.indptr[i]:X.indptr[i + 1]]), labels=np.arange(i, 10))
 
 
+def _exercise_bfloat16() -> None:
+    """Batch and single-query search over bfloat16 weights (their own specializations)."""
+    model, X = _tiny_model()
+    model.layout_ = model.layout_.with_weight_store("bfloat16")
+    model.predict(X, top_k=5)
+    model.predict_one((X.indices[X.indptr[0]:X.indptr[1]], X.data[X.indptr[0]:X.indptr[1]]))
+
+
 def _exercise_text() -> None:
     """TF-IDF fitting and featurization (batch and one text), every block kind."""
     from .text.config import BlockConfig, TfidfConfig
@@ -123,7 +132,8 @@ def _exercise_text() -> None:
 
 _EXERCISES: dict[str, Callable[[], None]] = {
     "train": _exercise_train, "index": _exercise_index, "layout": _exercise_layout,
-    "search": _exercise_search, "query": _exercise_query, "text": _exercise_text}
+    "search": _exercise_search, "query": _exercise_query, "text": _exercise_text,
+    "bfloat16": _exercise_bfloat16}
 
 
 def _sentinel(part: str):
@@ -131,7 +141,8 @@ def _sentinel(part: str):
 
     return {"train": solver.train_jobs, "index": kmeans.split_segments,
             "layout": layout.fill_chunks, "search": beam.beam_search_rows,
-            "query": beam.predict_one, "text": featurize.transform_one_text}[part]
+            "query": beam.predict_one, "text": featurize.transform_one_text,
+            "bfloat16": beam.beam_search_rows}[part]
 
 
 def cold_parts(parts: Iterable[str] = PARTS) -> list[str]:

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from ..compile import PARTS
 from ..linear.config import XLinearConfig
 from . import common as c
 from .display import training_progress
@@ -38,8 +39,9 @@ def add_parsers(sub: argparse._SubParsersAction, parents: list[argparse.Argument
     p = sub.add_parser("compile", parents=parents,
                        help="compile and cache the numba kernels now, in parallel processes "
                             "(otherwise the first run on a machine compiles them as it goes)")
-    p.add_argument("--parts", default="train,index,layout,search,query,text",
-                   help="kernel groups (default: all of train,index,layout,search,query,text)")
+    p.add_argument("--parts", default=",".join(PARTS),
+                   help=f"kernel groups (default: all of {','.join(PARTS)}; bfloat16 is "
+                        f"search over bfloat16 weights)")
     p.add_argument("--processes", type=int, default=None,
                    help="worker processes (default: one per core)")
     p.set_defaults(func=cmd_compile)
@@ -291,7 +293,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from ..compile import PARTS, compile_kernels
+    from ..compile import compile_kernels
 
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
