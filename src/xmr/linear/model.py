@@ -22,7 +22,7 @@ from ..io.persist import Persistent, State, Stored
 from ..progress import ProgressCallback, report
 from ..rank import TopK
 from ..sparse import as_csr, as_label_csr, l2_normalize_rows
-from .config import XLinearConfig
+from .config import WEIGHT_STORES, XLinearConfig
 from .layout import ChunkedLayout, build_layout, child_offset_dtype, entry_pointer_dtype
 from .postprocess import post_processor_code
 from .search import beam_search, score_pairs
@@ -412,7 +412,7 @@ def _checked_layout(stored: Stored, n_features: int, n_labels: int) -> ChunkedLa
                                                                == n_features - 1)),
                      "array 'row_feat': a direct-indexed chunk does not list every feature")
     store = stored.meta("weight_store", str, "float32")
-    stored.check(store in ("float32", "bfloat16"), f"unknown weight store {store!r}")
+    stored.check(store in WEIGHT_STORES, f"unknown weight store {store!r}")
     entry_val = stored.array("entry_val", np.uint16 if store == "bfloat16" else np.float32,
                              ndim=1)
     max_fanout = int(steps.max()) if steps.size else 1
