@@ -23,14 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import load_split
+from .common import dir_size_mb, load_split
 from .run import prepare_dataset
 
 HERE = Path(__file__).resolve().parent
-
-
-def _dir_mb(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
 
 def _libpecos_model_mb(dataset: str) -> float | None:
@@ -102,7 +98,7 @@ def measure(dataset: str, threads: int, repeats: int, queries: int) -> dict | No
     for store, m in models.items():
         prec = precision_at_k(tops[store], Yt, (1, 3, 5))
         out["stores"][store] = {
-            "model_mb": _dir_mb(xmr.io.store.resolve(paths[store])),
+            "model_mb": dir_size_mb(xmr.io.store.resolve(paths[store])),
             "weights_mb": m.layout_.entry_val.nbytes / 2**20,
             "P@1": prec[1], "P@3": prec[3], "P@5": prec[5],
             "batch_s": batch[store], "p50_ms": 1e3 * p50[store], "p99_ms": 1e3 * p99[store]}

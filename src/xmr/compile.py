@@ -23,9 +23,12 @@ import scipy.sparse as sp
 logger = logging.getLogger(__name__)
 
 #: kernel groups, most expensive first (compile seconds on the project's 2-core machine, two
-#: groups at a time: train 19, index 13, layout 6, search 9, query 6, text 8; bfloat16, the
-#: search kernels again for models with bfloat16 weights, about as long as search)
+#: groups at a time: train 19, index 13, layout 6, search 9, query 6, text 8; bfloat16 13, the
+#: search kernels again for models with bfloat16 weights)
 PARTS = ("train", "index", "search", "text", "layout", "query", "bfloat16")
+#: the groups every user meets (the first-run notice checks these); bfloat16 serves only models
+#: trained with ``solver.weight_store="bfloat16"``
+COMMON_PARTS = tuple(p for p in PARTS if p != "bfloat16")
 
 
 def _problem(n_labels: int = 64):
@@ -136,24 +139,34 @@ _EXERCISES: dict[str, Callable[[], None]] = {
     "bfloat16": _exercise_bfloat16}
 
 
+_ENTRY_VAL_ARG = 12  # position of ``entry_val`` among beam_search_rows' arguments
+
+
 def _sentinel(part: str):
+    """(kernel, signature test or None) whose cached code says the part is compiled."""
     from ._kernels import beam, featurize, kmeans, layout, solver
 
+    if part == "bfloat16":  # shares its kernel with search: look for a uint16 entry_val
+        return beam.beam_search_rows, lambda sig: sig[_ENTRY_VAL_ARG].dtype.name == "uint16"
     return {"train": solver.train_jobs, "index": kmeans.split_segments,
             "layout": layout.fill_chunks, "search": beam.beam_search_rows,
-            "query": beam.predict_one, "text": featurize.transform_one_text,
-            "bfloat16": beam.beam_search_rows}[part]
+            "query": beam.predict_one, "text": featurize.transform_one_text}[part], None
 
 
-def cold_parts(parts: Iterable[str] = PARTS) -> list[str]:
+def cold_parts(parts: Iterable[str] = COMMON_PARTS) -> list[str]:
     """The parts whose kernels are not in numba's on-disk cache yet (by one sentinel kernel
-    each; a part whose cache cannot be located counts as cold)."""
+    each, and for bfloat16 by its signature; a part whose cache cannot be read counts as
+    cold)."""
     out = []
     for part in parts:
+        kernel, wanted = _sentinel(part)
         try:
-            index = _sentinel(part)._cache._cache_file._index_path
-            cached = os.path.getsize(index) > 0
-        except (AttributeError, OSError):
+            cache_file = kernel._cache._cache_file
+            if wanted is None:
+                cached = os.path.getsize(cache_file._index_path) > 0
+            else:  # numba's index: (signature, target, ...) -> cached object file
+                cached = any(wanted(key[0]) for key in cache_file._load_index())
+        except (AttributeError, OSError, IndexError, TypeError):
             cached = False
         if not cached:
             out.append(part)
@@ -181,8 +194,8 @@ def compile_kernels(parts: Iterable[str] = PARTS, processes: int | None = None,
     dict
         Seconds each part took in its worker.
     """
-    parts = [p for p in PARTS if p in set(parts)]
     unknown = set(parts) - set(PARTS)
+    parts = [p for p in PARTS if p in set(parts)]
     if unknown:
         raise ValueError(f"unknown kernel groups {sorted(unknown)}; known: {list(PARTS)}")
     if not parts:

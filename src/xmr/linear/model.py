@@ -22,7 +22,7 @@ from ..io.persist import Persistent, State, Stored
 from ..progress import ProgressCallback, report
 from ..rank import TopK
 from ..sparse import as_csr, as_label_csr, l2_normalize_rows
-from .config import WEIGHT_STORES, XLinearConfig
+from .config import XLinearConfig
 from .layout import ChunkedLayout, build_layout, child_offset_dtype, entry_pointer_dtype
 from .postprocess import post_processor_code
 from .search import beam_search, score_pairs
@@ -366,7 +366,6 @@ class XLinearModel(Persistent):
         layout = self._check_fitted().narrowed()  # a model loaded from format 1 is re-saved
         return State(arrays=dict(layout._asdict()),
                      meta={"config": self.config.to_dict(), "n_features": int(self.n_features_),
-                           "weight_store": layout.weight_store,
                            "n_labels": int(self.n_labels_), "training": self.training_})
 
     @classmethod
@@ -411,10 +410,12 @@ def _checked_layout(stored: Stored, n_features: int, n_labels: int) -> ChunkedLa
         stored.check(bool(np.all(row_feat[r0] == 0) and np.all(row_feat[r0 + n_features - 1]
                                                                == n_features - 1)),
                      "array 'row_feat': a direct-indexed chunk does not list every feature")
-    store = stored.meta("weight_store", str, "float32")
-    stored.check(store in WEIGHT_STORES, f"unknown weight store {store!r}")
-    entry_val = stored.array("entry_val", np.uint16 if store == "bfloat16" else np.float32,
-                             ndim=1)
+    # the weights' store is the array's own dtype: float32, or bfloat16 bits (format 3)
+    entry_val = stored.array("entry_val", ndim=1)
+    stored.check(entry_val.dtype == np.float32
+                 or (entry_val.dtype == np.uint16 and stored.version >= 3),
+                 f"array 'entry_val' has dtype {entry_val.dtype}, expected float32 (or uint16, "
+                 f"bfloat16 weights, from format 3)")
     max_fanout = int(steps.max()) if steps.size else 1
     # format 1 stored int64 / uint32; format 2 the narrowest types that fit (see layout.py)
     wide = stored.version < 2
