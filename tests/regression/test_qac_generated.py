@@ -8,6 +8,7 @@ candidates (word completion, next words, suffixes) can.
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xmr.apps.qac import (
+    FEATURES,
     SOURCES,
     MostPopularCompletion,
     PopularityHeuristic,
@@ -23,9 +25,16 @@ from xmr.apps.qac import (
     make_examples,
 )
 from xmr.apps.qac.evaluate import evaluate_completer
-from xmr.apps.qac.generate import GeneratorConfig, generate, piece_cut, split_prefix
+from xmr.apps.qac.generate import (
+    GeneratorConfig,
+    generate,
+    piece_cut,
+    previous_edits,
+    split_prefix,
+)
 from xmr.apps.qac.lexicon import Lexicon
 from xmr.cli.main import main
+from xmr.errors import ConfigError
 
 
 def _words(rng: np.random.Generator, n: int, letters: str) -> list[str]:
@@ -152,6 +161,67 @@ def test_rewrite_source_retypes_the_previous_query():
     # nothing when the prefix is already longer than the previous query, or there is none
     assert generate(lex, none, [], "a b c d e", "the hood", GeneratorConfig(), only).texts == []
     assert generate(lex, none, [], "the h", "", GeneratorConfig(), only).texts == []
+
+
+def test_edit_source_deletes_corrects_and_retypes_the_previous_query():
+    lex = Lexicon().fit(["national fitness test", "fitness club", "pahokee fl population",
+                         "uk people finder", "cardinale"], [3, 2, 2, 1, 1])
+    none = np.zeros(0, dtype=np.int64)
+    only = frozenset({"edit"})
+    # one span deleted, and the query from any of its words on
+    assert previous_edits(["a", "b", "c"]) == ["a b c", "b c", "c", "a c", "a", "a b"]
+    cands = generate(lex, none, [], "n", "national callenge fitness test", GeneratorConfig(),
+                     only)
+    assert "national fitness test" in cands.texts
+    assert all(t.startswith("n") for t in cands.texts)
+    assert cands.sources[:, SOURCES.index("edit")].all()
+    cands = generate(lex, none, [], "u", "steve howlett uk people finder", GeneratorConfig(),
+                     only)
+    assert "uk people finder" in cands.texts
+    # the corrected previous query is edited too; a completed word before any of its tails
+    cands = generate(lex, none, [], "pahokee fl p", "pahokee fl poplation", GeneratorConfig(),
+                     only, corrected_previous="pahokee fl population")
+    assert "pahokee fl population" in cands.texts
+    cands = generate(lex, none, [], "card", "cardinale baseball shirts", GeneratorConfig(),
+                     only)
+    assert "cardinale shirts" in cands.texts and "cardinale baseball shirts" in cands.texts
+    # no previous query, or a source switched off: nothing
+    assert generate(lex, none, [], "n", "", GeneratorConfig(), only).texts == []
+    assert generate(lex, none, [], "n", "national callenge fitness test", GeneratorConfig(),
+                    frozenset({"rewrite"})).sources[:, SOURCES.index("edit")].sum() == 0
+
+
+def test_ending_source_adds_the_most_frequent_word_ending():
+    lex = Lexicon().fit(["www.acme.com", "bolt.com", "joe's bar", "shop.org", "a-b"],
+                        [3, 2, 4, 2, 1])
+    assert lex.top_endings(3) == [".com", "'s", ".org"]  # by the counts of words ending so
+    assert lex.top_endings(1) == [".com"] and lex.top_endings(0) == []
+    none = np.zeros(0, dtype=np.int64)
+    only = frozenset({"ending"})
+    cands = generate(lex, none, [], "visit newshop", "", GeneratorConfig(endings=2), only)
+    assert cands.texts == ["visit newshop.com", "visit newshop's"]
+    # not after a space, nor when the word already has a separator (the piece source's job)
+    assert generate(lex, none, [], "visit ", "", GeneratorConfig(), only).texts == []
+    assert generate(lex, none, [], "www.news", "", GeneratorConfig(), only).texts == []
+
+
+def test_more_ranker_prefixes_train_on_more_groups(split):
+    cfg = QacConfig().replace({**SMALL, "ranker.n_trees": 5})
+    one = QueryAutocompleter(cfg).fit(split[0], threads=1)
+    two = QueryAutocompleter(cfg.replace({"ranker.prefixes": 2})).fit(split[0], threads=1)
+    again = QueryAutocompleter(cfg.replace({"ranker.prefixes": 2})).fit(split[0], threads=1)
+    assert one.ranker_.leaf_value.tolist() != two.ranker_.leaf_value.tolist()
+    assert two.ranker_.leaf_value.tolist() == again.ranker_.leaf_value.tolist()  # seeded
+    with pytest.raises(ConfigError, match="prefixes"):
+        QacConfig().replace({"ranker.prefixes": 0})
+
+
+def test_previous_tail_words_counts_the_shared_last_words(model):
+    texts, F = model._candidates("garden h", "green garden hose")
+    column = F[:, FEATURES.index("previous_tail_words")]
+    previous = "green garden hose".split()[::-1]
+    expect = [len(os.path.commonprefix([t.split()[::-1], previous])) for t in texts]
+    assert column.tolist() == expect
 
 
 PREFIXES = st.text(alphabet=st.sampled_from(list("acdeimnrt o") + ["é", "\x00", "\t", "東"]),

@@ -139,6 +139,15 @@ def test_speller_corrects_only_unknown_words():
     assert speller.correct("window") == "window"
 
 
+def test_speller_from_counts_knows_only_frequent_words():
+    speller = Speller.from_counts(["population", "poplation", "florida", "flrida"],
+                                  [40, 1, 30, 2], min_count=2).warmup()
+    assert speller.words_ == ["population", "florida", "flrida"]  # most frequent first
+    assert speller.correct("pahokee fl poplation") == "pahokee fl population"
+    assert speller.correct("flrida") == "flrida"  # seen twice: known, kept
+    assert Speller.from_counts([], [], 2).correct("anything") == "anything"
+
+
 def test_exported_trees_score_like_lightgbm(tmp_path):
     lgb = pytest.importorskip("lightgbm")
     from xmr.trees import TreeEnsemble

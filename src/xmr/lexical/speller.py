@@ -61,6 +61,19 @@ class Speller(Persistent):
         self._build()
         return self
 
+    @classmethod
+    def from_counts(cls, words: Iterable[str], counts: Iterable[int],
+                    min_count: int = 2) -> Speller:
+        """A speller whose known words are ``words`` seen at least ``min_count`` times
+        (``counts``: how often each was seen), e.g. a query log's vocabulary."""
+        obj = cls(min_count)
+        pairs = sorted(((w, int(c)) for w, c in zip(words, counts, strict=True)
+                        if c >= min_count), key=lambda p: (-p[1], p[0]))
+        obj.words_ = [w for w, _ in pairs]
+        obj.counts_ = np.array([c for _, c in pairs], dtype=np.int64)
+        obj._build()
+        return obj
+
     def _build(self) -> None:
         words = self.words_
         self._index = {w: i for i, w in enumerate(words)}

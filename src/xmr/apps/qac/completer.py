@@ -32,6 +32,7 @@ from ...config import Config, check_choice, check_range, field
 from ...errors import ConfigError, DataError, NotFittedError
 from ...index.config import IndexerConfig
 from ...io.persist import Persistent, State, Stored, load_flat
+from ...lexical.speller import Speller
 from ...linear.config import PredictConfig, SolverConfig, XLinearConfig
 from ...linear.model import XLinearModel
 from ...progress import JobProgress, ProgressCallback, report
@@ -43,6 +44,7 @@ from .generate import (
     FEATURES,
     FEATURES_V3,
     FEATURES_V4,
+    FEATURES_V5,
     SOURCES,
     Featurizer,
     GeneratorConfig,
@@ -58,6 +60,9 @@ LABELS_FILE = "queries.txt"  # format 1 kept the queries and their counts in thi
 TREES = ("trie", "hybrid", "kmeans")
 METHODS = ("generated", "past")
 MAX_INPUT_CHARS = MAX_QUERY_CHARS  # longer prefixes / previous queries are cut
+#: a word of the log seen this often is known to the speller of previous queries (rarer words
+#: are mostly typos, and their corrections)
+_SPELLER_MIN_COUNT = 2
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +76,8 @@ class QacRankerConfig(Config):
     num_leaves: int = field(31, "leaves per tree")
     min_data_in_leaf: int = field(50, "smallest leaf")
     truncation: int = field(10, "lambdarank: pairs are formed with the top this many")
+    prefixes: int = field(1, "ranker examples per training example: its prefix plus this "
+                             "many - 1 more of random length (seeded)")
     seed: int = field(0, "LightGBM's seed")
 
     def validate(self) -> None:
@@ -81,6 +88,7 @@ class QacRankerConfig(Config):
         check_range(name, "num_leaves", self.num_leaves, 2)
         check_range(name, "min_data_in_leaf", self.min_data_in_leaf, 1)
         check_range(name, "truncation", self.truncation, 1)
+        check_range(name, "prefixes", self.prefixes, 1, 16)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,8 +146,9 @@ class QueryAutocompleter(Persistent):
 
     format_name = "xmr.qac"
     # 2: flat config, queries as strings; 3: methods, lexicon and ranker; 4: word pieces (a
-    # source and two features); 5: previous-query rewrites (a source and its feature)
-    format_version = 5
+    # source and two features); 5: previous-query rewrites (a source and its feature); 6: edits
+    # of the previous query (a source and two features)
+    format_version = 6
 
     def __init__(self, config: QacConfig | None = None) -> None:
         self.config = config or QacConfig()
@@ -151,6 +160,7 @@ class QueryAutocompleter(Persistent):
         #: what training saw (examples, queries, seconds; the CLI adds the log split used)
         self.training_: dict = {}
         self._featurizer: Featurizer | None = None
+        self._speller: Speller | None = None  # corrects previous queries (the edit source)
 
     # -- training -------------------------------------------------------------------------------
     def fit(self, examples: Examples, *, threads: int | None = None,
@@ -188,9 +198,19 @@ class QueryAutocompleter(Persistent):
         if self.config.method == "generated":
             self.lexicon_ = Lexicon().fit(self.labels_, self.counts_.tolist())
         self._featurizer = None
+        self._speller = None
 
     def _train_ranker(self, val: Examples, threads: int,
                       progress: ProgressCallback | None = None) -> TreeEnsemble:
+        rc = self.config.ranker
+        if rc.prefixes > 1:  # more prefixes of the same targets: more (and harder) groups
+            rng = np.random.default_rng(rc.seed)
+            extra = [(p, t[:int(rng.integers(1, len(t) + 1))], t)
+                     for _ in range(rc.prefixes - 1)
+                     for p, t in zip(val.previous, val.target, strict=True)]
+            val = Examples(list(val.previous) + [e[0] for e in extra],
+                           list(val.prefix) + [e[1] for e in extra],
+                           list(val.target) + [e[2] for e in extra])
         rows, labels, sizes = [], [], []
         n = len(val.target)
         tracker = JobProgress(progress, "qac ranker candidates", np.ones(n), unit="examples")
@@ -202,7 +222,6 @@ class QueryAutocompleter(Persistent):
                                       count=len(texts)))
             sizes.append(len(texts))
             tracker.jobs_done(i, i + 1)
-        rc = self.config.ranker
         return fit_lambdarank(np.vstack(rows), np.concatenate(labels), np.array(sizes),
                               feature_names=FEATURES, n_trees=rc.n_trees,
                               learning_rate=rc.learning_rate, num_leaves=rc.num_leaves,
@@ -244,11 +263,18 @@ class QueryAutocompleter(Persistent):
         if self._featurizer is None:
             self._featurizer = Featurizer(self.lexicon_, self.labels_, self.counts_)
         cfg = self.config
+        corrected = ""
+        if previous and "edit" in cfg.source_set():
+            if self._speller is None:
+                self._speller = Speller.from_counts(self.lexicon_.words,
+                                                    self.lexicon_.word_count.tolist(),
+                                                    _SPELLER_MIN_COUNT)
+            corrected = self._speller.correct(previous)
         lo, hi = prefix_range(self.labels_, prefix)
         past = np.array(top_popular(self.counts_, lo, hi, cfg.generator.past), dtype=np.int64) \
             if "past" in cfg.source_set() else np.zeros(0, dtype=np.int64)
         cands = generate(self.lexicon_, past, self.labels_, prefix, previous, cfg.generator,
-                         cfg.source_set())
+                         cfg.source_set(), corrected)
         if not cands.texts:
             return [], np.zeros((0, len(FEATURES)), dtype=np.float32)
         model_score: dict[str, float] = {}
@@ -272,6 +298,8 @@ class QueryAutocompleter(Persistent):
             self.past_.warmup()
         self.complete(self.labels_[0][:1], self.labels_[0])
         self.complete(self.labels_[0][:2] + " ", "")
+        if self._speller is not None:
+            self._speller.warmup()
         return self
 
     # -- persistence ----------------------------------------------------------------------------
@@ -330,7 +358,8 @@ class QueryAutocompleter(Persistent):
         if obj.config.method == "generated":
             obj.lexicon_ = stored.child("lexicon", Lexicon)
             obj.ranker_ = stored.child("ranker", TreeEnsemble)
-            expected = {3: FEATURES_V3, 4: FEATURES_V4}.get(stored.version, len(FEATURES))
+            expected = {3: FEATURES_V3, 4: FEATURES_V4, 5: FEATURES_V5}.get(stored.version,
+                                                                            len(FEATURES))
             stored.check(obj.ranker_.n_features == expected,
                          "the ranker expects other features")
         obj.labels_, obj.counts_ = labels, counts

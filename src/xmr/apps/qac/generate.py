@@ -22,6 +22,15 @@ Candidates (every one starts with the typed prefix; ``head`` is the prefix up to
   ``partial``) + the previous query's words after position ``len(head words)`` (replacing) or
   from it (inserting). People reformulate ("the hood hair cut" -> "the hood short hair cut",
   "chalotte toyota dealers" -> "charlotte toyota dealers"): word sequences the log never saw.
+- ``edit``: other edits of the previous query (and of its spelling-corrected form, unknown words
+  replaced by the log's nearest frequent word): the query from any of its words on, one span of
+  up to ``EDIT_SPAN`` words deleted, or ``head`` + a completed word + the query from any of its
+  words on ("national callenge fitness test" -> "national fitness test", "pahokee fl
+  poplation" -> "pahokee fl population", "steve howlett uk people finder" -> "uk people
+  finder"). Only those starting with the typed prefix are kept.
+- ``ending``: the typed text with one of the log's most frequent word endings (a separator and
+  the piece after it: ``.com``, ``'s``) when the word being typed has no separator
+  (``prodregostration`` -> ``prodregostration.com``): names the log never saw, typed in full.
 
 Features (``FEATURES``) are computed for all candidates of a prefix at once.
 """
@@ -41,7 +50,7 @@ from .lexicon import PIECE_SEPARATORS, Lexicon
 #: one candidate at a time, so how far it is from the best of its group must be a feature)
 _RELATIVE = ("query_freq", "tail_freq", "context_tail_freq", "lm_logprob", "lm_per_word")
 SOURCES = ("past", "typed", "word", "suffix", "context", "next", "session", "piece",
-           "rewrite")
+           "rewrite", "edit", "ending")
 #: the columns of format 3 first, in their order (a ranker saved then reads a prefix of them)
 FEATURES = (*(f"from_{s}" for s in SOURCES[:7]), "query_freq", "is_past_query", "past_rank",
             "word_freq", "tail_freq", "context_tail_freq", "lm_logprob", "lm_per_word", "lm_end",
@@ -49,13 +58,18 @@ FEATURES = (*(f"from_{s}" for s in SOURCES[:7]), "query_freq", "is_past_query", 
             "words_added", "chars_added", "length", "prefix_length", "prefix_ends_word",
             "partial_length", "previous_overlap", "word_in_previous", "extends_previous",
             "has_previous", "model_score", "range_log_count", "range_size", "query_share",
-            *(f"{name}_gap" for name in _RELATIVE), "from_piece", "piece_freq", "from_rewrite")
+            *(f"{name}_gap" for name in _RELATIVE), "from_piece", "piece_freq", "from_rewrite",
+            "from_edit", "previous_tail_words", "from_ending")
 _I = {name: i for i, name in enumerate(FEATURES)}
-FEATURES_V3 = len(FEATURES) - 3  # format 3's rankers read the first columns only
-FEATURES_V4 = len(FEATURES) - 1  # and format 4's
+FEATURES_V3 = len(FEATURES) - 6  # format 3's rankers read the first columns only
+FEATURES_V4 = len(FEATURES) - 4  # and format 4's
+FEATURES_V5 = len(FEATURES) - 3  # and format 5's
 _SOURCE_COLUMNS = np.array([_I[f"from_{s}"] for s in SOURCES])
 _PIECE = SOURCES.index("piece")
 _REWRITE = SOURCES.index("rewrite")
+_EDIT = SOURCES.index("edit")
+_ENDING = SOURCES.index("ending")
+EDIT_SPAN = 3  # the edit source deletes spans of up to this many words of the previous query
 _BACKOFF = 0.4  # stupid backoff (Brants et al. 2007)
 
 
@@ -73,11 +87,15 @@ class GeneratorConfig(Config):
     word_suffixes: int = field(4, "tails per extended word")
     pieces: int = field(3, "word pieces completing the partial word's last piece")
     rewrite_words: int = field(10, "completed words the previous query is retyped with")
+    endings: int = field(1, "ending source: word endings tried (the most frequent first)")
+    edit_words: int = field(5, "edit source: completed words (and as many following the last "
+                               "typed word) put before each tail of the previous query")
 
     def validate(self) -> None:
         name = type(self).__name__
         for knob in ("past", "words", "suffixes", "context_suffixes", "extended_words",
-                     "next_words", "word_suffixes", "pieces", "rewrite_words"):
+                     "next_words", "word_suffixes", "pieces", "rewrite_words", "edit_words",
+                     "endings"):
             check_range(name, knob, getattr(self, knob), 0, 1000)
         check_range(name, "context_words", self.context_words, 0, 8)
 
@@ -101,14 +119,28 @@ def piece_cut(partial: str) -> int:
     return max(partial.rfind(sep) for sep in PIECE_SEPARATORS) + 1
 
 
+def previous_edits(words: list[str]) -> list[str]:
+    """The previous query's ``words`` from each word on, then with one span of up to
+    ``EDIT_SPAN`` words deleted (not all of them); distinct texts."""
+    n = len(words)
+    out = [" ".join(words[j:]) for j in range(n)]
+    for i in range(n):
+        for j in range(i + 1, min(n, i + EDIT_SPAN) + 1):
+            if i > 0 or j < n:
+                out.append(" ".join(words[:i] + words[j:]))
+    return list(dict.fromkeys(out))
+
+
 def generate(lex: Lexicon, past_ids: np.ndarray, labels: list[str], prefix: str,
              previous: str, cfg: GeneratorConfig,
-             sources: frozenset[str] | None = None) -> Candidates:
+             sources: frozenset[str] | None = None, corrected_previous: str = "") -> Candidates:
     """The candidates of one (prefix, previous query) pair (see the module docstring).
 
     ``past_ids``: ids (into ``labels``) of the most frequent past queries extending the prefix.
     ``sources``: names (of ``SOURCES``) whose candidates are kept; all when None. A candidate
     proposed by a dropped source still counts when a kept source proposes it too.
+    ``corrected_previous``: the previous query spelling-corrected (the edit source also edits
+    it when it differs from ``previous``).
     """
     found: dict[str, int] = {}
     allowed = sum(1 << i for i, s in enumerate(SOURCES) if sources is None or s in sources)
@@ -126,7 +158,8 @@ def generate(lex: Lexicon, past_ids: np.ndarray, labels: list[str], prefix: str,
     if partial:
         add(prefix, 1)
     words = list(lex.completions(partial, cfg.words).tolist())
-    for w in lex.next_words(last_word, cfg.words, partial).tolist():  # after the last word
+    followers = lex.next_words(last_word, cfg.words, partial).tolist()  # after the last word
+    for w in followers:
         if w not in words:
             words.append(w)
     for rank, w in enumerate(words):
@@ -158,7 +191,27 @@ def generate(lex: Lexicon, past_ids: np.ndarray, labels: list[str], prefix: str,
         for rest in (replacing, inserting):
             for word in retyped:
                 add(f"{head}{word} {rest}" if rest else head + word, _REWRITE)
+    if previous_words and allowed & (1 << _EDIT):
+        variants = [previous_words]
+        fixed = corrected_previous.split()
+        if fixed and fixed != previous_words:
+            variants.append(fixed)
+        # bounded: (2 * edit_words + the query's own words) * its length candidates at most
+        best = dict.fromkeys(lex.words[w] for w in
+                             words[:cfg.edit_words] + followers[:cfg.edit_words])
+        for variant in variants:
+            for text in previous_edits(variant):
+                if text.startswith(prefix):
+                    add(text, _EDIT)
+            retyped = list(best) + [w for w in variant if w.startswith(partial) and w not in best]
+            for j in range(len(variant)):
+                rest = " ".join(variant[j:])
+                for word in retyped:
+                    add(f"{head}{word} {rest}", _EDIT)
     cut = piece_cut(partial)
+    if partial and not cut and allowed & (1 << _ENDING):
+        for ending in lex.top_endings(cfg.endings):
+            add(prefix + ending, _ENDING)
     if cut:
         base = head + partial[:cut]
         for t in lex.top_pieces(partial[cut:], cfg.pieces).tolist():
@@ -182,9 +235,15 @@ class Featurizer:
         # the GIL to one long C call (a dict of 150K entries takes ~35 ms)
         self.word_index: dict[str, int] = {}
         self.query_count: dict[str, int] = {}
+        # a dict answers ~2.5x faster than the lexicon's binary search, and features look up
+        # two tails per candidate (~8 MB for the 195K tails of the AOL log)
+        self.tail_count: dict[str, int] = {}
         for lo in range(0, len(lex.words), _SLICE):
             part = lex.words[lo:lo + _SLICE]
             self.word_index.update(zip(part, range(lo, lo + len(part)), strict=True))
+        for lo in range(0, len(lex.tails), _SLICE):
+            self.tail_count.update(zip(lex.tails[lo:lo + _SLICE],
+                                       lex.tail_counts[lo:lo + _SLICE].tolist(), strict=True))
         for lo in range(0, len(labels), _SLICE):
             self.query_count.update(zip(labels[lo:lo + _SLICE],
                                         counts[lo:lo + _SLICE].tolist(), strict=True))
@@ -205,16 +264,23 @@ class Featurizer:
         head_split = head.split()
         head_words = len(head_split)
         context = head_split[-1] + " " if head_split else ""
-        prev_words = set(previous.split())
+        prev_split = previous.split()
+        prev_words = set(prev_split)
         V = len(lex.words)
         tokens = [t.split() for t in texts]
-        ids = [[index.get(w, -1) for w in toks] for toks in tokens]
+        # one pass: every candidate's word ids after a start marker V (a word id is below V)
+        get_word = index.get
+        flat: list[int] = []
+        for toks in tokens:
+            flat.append(V)
+            flat.extend([get_word(w, -1) for w in toks])
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=n) + 1
         # n-gram language model: stupid-backoff bigrams with start and end of query
-        lengths = np.fromiter((len(x) + 1 for x in ids), dtype=np.int64, count=n)
-        w1 = np.fromiter((v for x in ids for v in [V, *x]), dtype=np.int64,
-                         count=int(lengths.sum()))
-        w2 = np.fromiter((v for x in ids for v in [*x, V + 1]), dtype=np.int64,
-                         count=int(lengths.sum()))
+        w1 = np.array(flat, dtype=np.int64)
+        w2 = np.empty_like(w1)  # the next id; each candidate's last word is followed by V + 1
+        w2[:-1] = w1[1:]
+        w2[-1:] = V + 1
+        w2[w2 == V] = V + 1
         known = (w1 >= 0) & (w2 >= 0)
         pair = np.where(known, lex.bigram_counts(np.maximum(w1, 0), np.maximum(w2, 0)), 0)
         ctx = np.where(w1 == V, lex.total, lex.word_count[np.clip(w1, 0, V - 1)] if V else 0)
@@ -229,40 +295,48 @@ class Featurizer:
         F[:, _I["lm_logprob"]] = lm
         F[:, _I["lm_per_word"]] = lm / lengths
         F[:, _I["lm_end"]] = logp[starts + lengths - 1] if n else 0.0
-        # the rest column by column: a few dictionary lookups per candidate
-        counts = np.fromiter((self.query_count.get(t, 0) for t in texts), np.float64, count=n)
+        # the dictionary lookups, one pass (a pass per column costs more than the lookups)
+        query_count, tail_count, rank_of = self.query_count.get, self.tail_count.get, \
+            past_rank.get
+        cut = len(head)
+        looked = np.array([(query_count(t, 0), rank_of(t, 99), tail_count(t[cut:], 0),
+                            tail_count(context + t[cut:], 0) if context else 0, len(t))
+                           for t in texts], dtype=np.float64).reshape(n, 5)
+        counts = looked[:, 0]
         F[:, _I["query_freq"]] = np.log1p(counts) - self.log_total
         F[:, _I["is_past_query"]] = counts > 0
-        F[:, _I["past_rank"]] = np.fromiter((past_rank.get(t, 99) for t in texts), np.float32,
-                                            count=n)
-        first_new = np.fromiter((x[head_words] if len(x) > head_words else -1 for x in ids),
-                                np.int64, count=n)
+        F[:, _I["past_rank"]] = looked[:, 1]
+        # the first word after the head (its id in ``flat`` after the start marker)
+        has_new = lengths - 1 > head_words
+        first_new = np.where(has_new, w1[np.minimum(starts + 1 + head_words,
+                                                    w1.shape[0] - 1)] if n else -1, -1)
         F[:, _I["word_freq"]] = np.where(
             first_new >= 0, np.log1p(lex.word_count[np.maximum(first_new, 0)]) - self.log_total
             if V else 0.0, -20.0)
-        tails = [t[len(head):] for t in texts]
-        tail_count = lex.tail_count
-        F[:, _I["tail_freq"]] = np.log1p(np.fromiter(map(tail_count, tails), np.float64,
-                                                      count=n)) - self.log_total
+        F[:, _I["tail_freq"]] = np.log1p(looked[:, 2]) - self.log_total
         if context:
-            F[:, _I["context_tail_freq"]] = np.log1p(np.fromiter(
-                (tail_count(context + t) for t in tails), np.float64, count=n)) - self.log_total
+            F[:, _I["context_tail_freq"]] = np.log1p(looked[:, 3]) - self.log_total
         n_words = lengths - 1
         F[:, _I["n_words"]] = n_words
         F[:, _I["words_added"]] = n_words - head_words
-        char_lengths = np.fromiter(map(len, texts), np.int64, count=n)
+        char_lengths = looked[:, 4]
         F[:, _I["chars_added"]] = char_lengths - len(prefix)
         F[:, _I["length"]] = char_lengths
         if prev_words:
-            shared = np.fromiter((sum(t in prev_words for t in toks) for toks in tokens),
-                                 np.float64, count=n)
-            F[:, _I["previous_overlap"]] = shared / np.maximum(n_words, 1)
-            F[:, _I["word_in_previous"]] = np.fromiter(
-                (len(x) > head_words and x[head_words] in prev_words for x in tokens), bool,
-                count=n)
             extended = previous + " "
-            F[:, _I["extends_previous"]] = np.fromiter(
-                (t.startswith(extended) for t in texts), bool, count=n)
+            last = prev_split[-1]  # most candidates end otherwise: no call for them
+            in_previous = prev_words.__contains__  # map() over it: no generator per row
+            rows = np.array([(sum(map(in_previous, toks)),
+                              len(toks) > head_words and in_previous(toks[head_words]),
+                              t.startswith(extended),
+                              _shared_tail(toks, prev_split) if toks and toks[-1] == last
+                              else 0)
+                             for t, toks in zip(texts, tokens, strict=True)],
+                            dtype=np.float64).reshape(n, 4)
+            F[:, _I["previous_overlap"]] = rows[:, 0] / np.maximum(n_words, 1)
+            F[:, _I["word_in_previous"]] = rows[:, 1]
+            F[:, _I["extends_previous"]] = rows[:, 2]
+            F[:, _I["previous_tail_words"]] = rows[:, 3]
         if model_score:
             F[:, _I["model_score"]] = np.fromiter((model_score.get(t, 0.0) for t in texts),
                                                   np.float32, count=n)
@@ -287,3 +361,13 @@ class Featurizer:
                 (lex.piece_count(texts[i][start:]) for i in from_piece.tolist()), np.float64,
                 count=from_piece.size)) - self.log_total
         return F
+
+
+def _shared_tail(a: list[str], b: list[str]) -> int:
+    """How many last words ``a`` and ``b`` have in common."""
+    n = 0
+    for x, y in zip(reversed(a), reversed(b), strict=False):  # up to the shorter one
+        if x != y:
+            break
+        n += 1
+    return n

@@ -26,6 +26,7 @@ from ...io.persist import Persistent, State, Stored
 SHORT = 2  # texts of up to this many characters use precomputed top lists (words and tails)
 TOP_SHORT = 32
 PIECE_SEPARATORS = ".-/_'"  # inside a word: URLs, hyphenated names, paths, possessives
+_ENDINGS_KEPT = 32  # word endings kept (top_endings)
 
 
 class Lexicon(Persistent):
@@ -154,6 +155,22 @@ class Lexicon(Persistent):
         """Ids (into ``pieces``) of the (at most ``k``) most frequent word pieces starting with
         ``start``."""
         return _top_starting(self.pieces, self.piece_counts, self._short_pieces, start, k)
+
+    def top_endings(self, k: int) -> list[str]:
+        """The (at most ``k``) most frequent word *endings* of the log: a separator of
+        ``PIECE_SEPARATORS`` and the last piece after it (``.com``, ``'s``), by how often words
+        ending so were used. Computed on first use (one pass over the words), then kept."""
+        endings = getattr(self, "_endings", None)
+        if endings is None:
+            counted: Counter = Counter()
+            for w, c in zip(self.words, self.word_count.tolist(), strict=True):
+                cut = max(w.rfind(sep) for sep in PIECE_SEPARATORS)
+                if 0 < cut < len(w) - 1:
+                    counted[w[cut:]] += c
+            endings = [e for e, _ in sorted(counted.items(), key=lambda x: (-x[1], x[0]))
+                       [:_ENDINGS_KEPT]]
+            self._endings = endings  # a benign race: every thread computes the same list
+        return endings[:k]
 
     def piece_count(self, piece: str) -> int:
         """How often ``piece`` ended a word of the log (0 if never)."""
