@@ -41,6 +41,12 @@ SETTINGS = {
     "pieces 10": {"generator.pieces": 10},
     "no previous-query rewrites": {"sources": ",".join(s for s in SOURCES if s != "rewrite")},
     "rewrites with 5 words": {"generator.rewrite_words": 5},
+    "no previous-query edits": {"sources": ",".join(s for s in SOURCES if s != "edit")},
+    "edits with 2 words": {"generator.edit_words": 2},
+    "edits with 10 words": {"generator.edit_words": 10},
+    "no word endings": {"sources": ",".join(s for s in SOURCES if s != "ending")},
+    "3 word endings": {"generator.endings": 3},
+    "ranker on 2 prefixes per example": {"ranker.prefixes": 2},
 }
 
 
