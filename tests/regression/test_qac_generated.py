@@ -281,3 +281,10 @@ def test_cli_trains_the_generated_method(tmp_path, capsys):
     assert main(["qac", "complete", "-m", str(model), "--previous", BRANDS[0], prefix]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["suggestions"] and all(s["query"].startswith(prefix) for s in out["suggestions"])
+
+
+def test_a_previous_query_differing_only_in_case_gets_no_corrected_variant(model):
+    # the speller lower-cases; a case-only difference is not a correction, so the edit source
+    # edits the previous query as typed (whose words do not start with "g")
+    assert "garden hose" in model._candidates("g", "garden hose")[0]
+    assert "garden hose" not in model._candidates("g", "GARDEN Hose")[0]

@@ -147,7 +147,7 @@ class QueryAutocompleter(Persistent):
     format_name = "xmr.qac"
     # 2: flat config, queries as strings; 3: methods, lexicon and ranker; 4: word pieces (a
     # source and two features); 5: previous-query rewrites (a source and its feature); 6: edits
-    # of the previous query (a source and two features)
+    # of the previous query and word endings (two sources, three features)
     format_version = 6
 
     def __init__(self, config: QacConfig | None = None) -> None:
@@ -269,7 +269,9 @@ class QueryAutocompleter(Persistent):
                 self._speller = Speller.from_counts(self.lexicon_.words,
                                                     self.lexicon_.word_count.tolist(),
                                                     _SPELLER_MIN_COUNT)
-            corrected = self._speller.correct(previous)
+            corrected = self._speller.correct(previous)  # lower-cased by the speller
+            if corrected == previous.lower():  # no word corrected: no second variant
+                corrected = ""
         lo, hi = prefix_range(self.labels_, prefix)
         past = np.array(top_popular(self.counts_, lo, hi, cfg.generator.past), dtype=np.int64) \
             if "past" in cfg.source_set() else np.zeros(0, dtype=np.int64)

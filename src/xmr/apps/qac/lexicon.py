@@ -42,10 +42,12 @@ class Lexicon(Persistent):
         self.pieces: list[str] = []
         self.piece_counts = np.zeros(0, dtype=np.int64)
         self._short_pieces: dict[str, np.ndarray] = {}
+        self._endings: list[str] | None = None  # top_endings, computed on first use
 
     # -- building -------------------------------------------------------------------------------
     def fit(self, queries: Sequence[str], counts: Sequence[int]) -> Lexicon:
         """Learn from distinct queries and how often each was issued."""
+        self._endings = None
         unigram: Counter = Counter()
         bigram: Counter = Counter()
         suffix: Counter = Counter()
@@ -160,7 +162,7 @@ class Lexicon(Persistent):
         """The (at most ``k``) most frequent word *endings* of the log: a separator of
         ``PIECE_SEPARATORS`` and the last piece after it (``.com``, ``'s``), by how often words
         ending so were used. Computed on first use (one pass over the words), then kept."""
-        endings = getattr(self, "_endings", None)
+        endings = self._endings
         if endings is None:
             counted: Counter = Counter()
             for w, c in zip(self.words, self.word_count.tolist(), strict=True):
