@@ -19,19 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .common import time_each
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "homedepot-search"
-
-
-def _per_query(fn, queries: list[str]) -> np.ndarray:
-    for q in queries[:50]:
-        fn(q)
-    out = np.empty(len(queries))
-    for i, q in enumerate(queries):
-        t = time.perf_counter()
-        fn(q)
-        out[i] = time.perf_counter() - t
-    return out
 
 
 def main(argv=None) -> int:
@@ -74,8 +65,8 @@ def main(argv=None) -> int:
         rows = {"xmr": [], "bm25s": []}
         batch = {"xmr": [], "bm25s": []}
         for _ in range(args.repeats):  # alternate, so drift of the machine hits both
-            rows["xmr"].append(_per_query(lambda q: ours.search_one(q, 10), queries))
-            rows["bm25s"].append(_per_query(ref_one, queries))
+            rows["xmr"].append(time_each(lambda q: ours.search_one(q, 10), queries, warmup=50))
+            rows["bm25s"].append(time_each(ref_one, queries, warmup=50))
             t = time.perf_counter()
             ours.search(queries, 10)
             batch["xmr"].append(time.perf_counter() - t)

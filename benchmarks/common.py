@@ -84,6 +84,19 @@ def ranking_metrics(pred: np.ndarray, Y: sp.csr_matrix) -> dict[str, float]:
     return out
 
 
+def time_each(fn, items, *, warmup: int = 0) -> np.ndarray:
+    """Seconds of ``fn(item)`` for each of ``items``, one call at a time (after ``fn`` has run
+    on the first ``warmup`` items untimed)."""
+    for item in items[:warmup]:
+        fn(item)
+    out = np.empty(len(items))
+    for i, item in enumerate(items):
+        t = time.perf_counter()
+        fn(item)
+        out[i] = time.perf_counter() - t
+    return out
+
+
 def latency_stats(seconds: np.ndarray) -> dict[str, float]:
     ms = 1e3 * np.asarray(seconds)
     return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),

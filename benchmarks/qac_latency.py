@@ -22,17 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .common import latency_stats, time_each
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "aol-queries" / "train.query.txt.gz"
-
-
-def _latencies(complete, examples: list[tuple[str, str]]) -> np.ndarray:
-    out = np.empty(len(examples))
-    for i, (prefix, previous) in enumerate(examples):
-        t = time.perf_counter()
-        complete(prefix, previous)
-        out[i] = time.perf_counter() - t
-    return out
 
 
 def main(argv=None) -> int:
@@ -70,19 +63,19 @@ def main(argv=None) -> int:
     variants = {"default": default, "without edit": without("edit"),
                 "without ending": without("ending"),
                 "format-5 sources (without both)": without("edit", "ending")}
-    p50: dict[str, list[float]] = {name: [] for name in [*variants, "MPC"]}
-    p99: dict[str, list[float]] = {name: [] for name in p50}
-    with num_threads(1):
+    completers = {name: (model, cfg) for name, cfg in variants.items()}
+    completers["MPC"] = (mpc, None)
+    p50: dict[str, list[float]] = {name: [] for name in completers}
+    p99: dict[str, list[float]] = {name: [] for name in completers}
+    with num_threads(1):  # warmup() above built the speller: no first-call cost in the timing
         for _ in range(args.rounds):
-            for name, cfg in variants.items():
-                model.config = cfg
-                model.complete(*examples[0])  # the speller's first build, outside the timing
-                lat = _latencies(model.complete, examples)
-                p50[name].append(float(np.percentile(lat, 50)) * 1e3)
-                p99[name].append(float(np.percentile(lat, 99)) * 1e3)
-            lat = _latencies(lambda a, b: mpc.complete(a, b, 10), examples)
-            p50["MPC"].append(float(np.percentile(lat, 50)) * 1e3)
-            p99["MPC"].append(float(np.percentile(lat, 99)) * 1e3)
+            for name, (completer, cfg) in completers.items():
+                if cfg is not None:
+                    model.config = cfg
+                stats = latency_stats(time_each(lambda ex, c=completer: c.complete(*ex, 10),
+                                                examples))
+                p50[name].append(stats["p50_ms"])
+                p99[name].append(stats["p99_ms"])
     model.config = default
     base = float(np.median(p50["format-5 sources (without both)"]))
     print(f"{len(examples)} test examples, {args.rounds} rounds, 1 thread; median over rounds")

@@ -54,25 +54,24 @@ class Speller(Persistent):
         """Learn the known words (lower-cased runs of letters, digits and _) of ``texts``: the
         collection's own texts (titles), not its users' queries, whose typos repeat."""
         counts = Counter(w for t in texts for w in _WORD.findall(t.lower()))
-        words = sorted((w for w, c in counts.items() if c >= self.min_count),
-                       key=lambda w: (-counts[w], w))  # most frequent first: ties resolve to it
-        self.words_ = words
-        self.counts_ = np.array([counts[w] for w in words], dtype=np.int64)
-        self._build()
-        return self
+        return self._known(counts.keys(), counts.values())
 
     @classmethod
     def from_counts(cls, words: Iterable[str], counts: Iterable[int],
                     min_count: int = 2) -> Speller:
         """A speller whose known words are ``words`` seen at least ``min_count`` times
         (``counts``: how often each was seen), e.g. a query log's vocabulary."""
-        obj = cls(min_count)
+        return cls(min_count)._known(words, counts)
+
+    def _known(self, words: Iterable[str], counts: Iterable[int]) -> Speller:
+        """Keep the ``words`` seen at least ``min_count`` times, most frequent first (a tie
+        between corrections resolves to the first), and index them."""
         pairs = sorted(((w, int(c)) for w, c in zip(words, counts, strict=True)
-                        if c >= min_count), key=lambda p: (-p[1], p[0]))
-        obj.words_ = [w for w, _ in pairs]
-        obj.counts_ = np.array([c for _, c in pairs], dtype=np.int64)
-        obj._build()
-        return obj
+                        if c >= self.min_count), key=lambda p: (-p[1], p[0]))
+        self.words_ = [w for w, _ in pairs]
+        self.counts_ = np.array([c for _, c in pairs], dtype=np.int64)
+        self._build()
+        return self
 
     def _build(self) -> None:
         words = self.words_

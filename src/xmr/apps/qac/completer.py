@@ -205,12 +205,12 @@ class QueryAutocompleter(Persistent):
         rc = self.config.ranker
         if rc.prefixes > 1:  # more prefixes of the same targets: more (and harder) groups
             rng = np.random.default_rng(rc.seed)
-            extra = [(p, t[:int(rng.integers(1, len(t) + 1))], t)
-                     for _ in range(rc.prefixes - 1)
-                     for p, t in zip(val.previous, val.target, strict=True)]
-            val = Examples(list(val.previous) + [e[0] for e in extra],
-                           list(val.prefix) + [e[1] for e in extra],
-                           list(val.target) + [e[2] for e in extra])
+            more = rc.prefixes - 1
+            targets = list(val.target) * more
+            val = Examples(list(val.previous) * (more + 1),
+                           list(val.prefix) + [t[:int(rng.integers(1, len(t) + 1))]
+                                               for t in targets],
+                           list(val.target) + targets)
         rows, labels, sizes = [], [], []
         n = len(val.target)
         tracker = JobProgress(progress, "qac ranker candidates", np.ones(n), unit="examples")
@@ -263,8 +263,9 @@ class QueryAutocompleter(Persistent):
         if self._featurizer is None:
             self._featurizer = Featurizer(self.lexicon_, self.labels_, self.counts_)
         cfg = self.config
+        sources = cfg.source_set()
         corrected = ""
-        if previous and "edit" in cfg.source_set():
+        if previous and "edit" in sources:
             if self._speller is None:
                 self._speller = Speller.from_counts(self.lexicon_.words,
                                                     self.lexicon_.word_count.tolist(),
@@ -274,9 +275,9 @@ class QueryAutocompleter(Persistent):
                 corrected = ""
         lo, hi = prefix_range(self.labels_, prefix)
         past = np.array(top_popular(self.counts_, lo, hi, cfg.generator.past), dtype=np.int64) \
-            if "past" in cfg.source_set() else np.zeros(0, dtype=np.int64)
+            if "past" in sources else np.zeros(0, dtype=np.int64)
         cands = generate(self.lexicon_, past, self.labels_, prefix, previous, cfg.generator,
-                         cfg.source_set(), corrected)
+                         sources, corrected)
         if not cands.texts:
             return [], np.zeros((0, len(FEATURES)), dtype=np.float32)
         model_score: dict[str, float] = {}

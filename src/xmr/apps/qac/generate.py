@@ -44,7 +44,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ...config import Config, check_range, field
-from .lexicon import PIECE_SEPARATORS, Lexicon
+from .lexicon import Lexicon, piece_cut
 
 #: features also given as the gap to the best candidate of the same prefix (a tree ranker sees
 #: one candidate at a time, so how far it is from the best of its group must be a feature)
@@ -61,9 +61,10 @@ FEATURES = (*(f"from_{s}" for s in SOURCES[:7]), "query_freq", "is_past_query", 
             *(f"{name}_gap" for name in _RELATIVE), "from_piece", "piece_freq", "from_rewrite",
             "from_edit", "previous_tail_words", "from_ending")
 _I = {name: i for i, name in enumerate(FEATURES)}
-FEATURES_V3 = len(FEATURES) - 6  # format 3's rankers read the first columns only
-FEATURES_V4 = len(FEATURES) - 4  # and format 4's
-FEATURES_V5 = len(FEATURES) - 3  # and format 5's
+# each format's ranker reads the columns before the first one added after it
+FEATURES_V3 = FEATURES.index("from_piece")
+FEATURES_V4 = FEATURES.index("from_rewrite")
+FEATURES_V5 = FEATURES.index("from_edit")
 _SOURCE_COLUMNS = np.array([_I[f"from_{s}"] for s in SOURCES])
 _PIECE = SOURCES.index("piece")
 _REWRITE = SOURCES.index("rewrite")
@@ -112,11 +113,6 @@ def split_prefix(prefix: str) -> tuple[str, str]:
     typed after it ('' right after a space)."""
     cut = prefix.rfind(" ") + 1
     return prefix[:cut], prefix[cut:]
-
-
-def piece_cut(partial: str) -> int:
-    """Length of ``partial`` up to and including its last piece separator (0: none)."""
-    return max(partial.rfind(sep) for sep in PIECE_SEPARATORS) + 1
 
 
 def previous_edits(words: list[str]) -> list[str]:

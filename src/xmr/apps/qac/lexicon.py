@@ -29,6 +29,11 @@ PIECE_SEPARATORS = ".-/_'"  # inside a word: URLs, hyphenated names, paths, poss
 _ENDINGS_KEPT = 32  # word endings kept (top_endings)
 
 
+def piece_cut(word: str) -> int:
+    """Length of ``word`` up to and including its last piece separator (0: none)."""
+    return max(word.rfind(sep) for sep in PIECE_SEPARATORS) + 1
+
+
 class Lexicon(Persistent):
     """Word statistics of a query log (see the module docstring)."""
 
@@ -166,7 +171,7 @@ class Lexicon(Persistent):
         if endings is None:
             counted: Counter = Counter()
             for w, c in zip(self.words, self.word_count.tolist(), strict=True):
-                cut = max(w.rfind(sep) for sep in PIECE_SEPARATORS)
+                cut = piece_cut(w) - 1  # the separator's position
                 if 0 < cut < len(w) - 1:
                     counted[w[cut:]] += c
             endings = [e for e, _ in sorted(counted.items(), key=lambda x: (-x[1], x[0]))
