@@ -299,6 +299,8 @@ class QueryAutocompleter(Persistent):
         self._check_fitted()
         if self.past_ is not None:
             self.past_.warmup()
+        if self.lexicon_ is not None:
+            self.lexicon_.warmup()
         self.complete(self.labels_[0][:1], self.labels_[0])
         self.complete(self.labels_[0][:2] + " ", "")
         if self._speller is not None:

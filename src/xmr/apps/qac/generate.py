@@ -39,10 +39,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
 
+from ..._kernels.qac import (
+    FIRST_NEW,
+    LM_END,
+    LM_LOGPROB,
+    LM_PER_WORD,
+    PREVIOUS_OVERLAP,
+    PREVIOUS_TAIL,
+    WORD_IN_PREVIOUS,
+    word_features,
+)
 from ...config import Config, check_range, field
 from .lexicon import Lexicon, piece_cut
 
@@ -251,7 +263,7 @@ class Featurizer:
                  past_range: tuple[int, int]) -> np.ndarray:
         """float32 (n_candidates, len(FEATURES)); ``past_range``: the ids ``[lo, hi)`` of the
         past queries extending the prefix."""
-        lex, index = self.lex, self.word_index
+        lex = self.lex
         texts = cands.texts
         n = len(texts)
         F = np.zeros((n, len(FEATURES)), dtype=np.float32)
@@ -260,79 +272,50 @@ class Featurizer:
         head_split = head.split()
         head_words = len(head_split)
         context = head_split[-1] + " " if head_split else ""
+        # map() over bound C methods throughout: a Python-level loop per candidate or word costs
+        # more here than the features themselves
+        tokens = list(map(str.split, texts))
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=n)
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths, out=ptr[1:])
+        words = list(chain.from_iterable(tokens))
         prev_split = previous.split()
-        prev_words = set(prev_split)
-        V = len(lex.words)
-        tokens = [t.split() for t in texts]
-        # one pass: every candidate's word ids after a start marker V (a word id is below V)
-        get_word = index.get
-        flat: list[int] = []
-        for toks in tokens:
-            flat.append(V)
-            flat.extend([get_word(w, -1) for w in toks])
-        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=n) + 1
-        # n-gram language model: stupid-backoff bigrams with start and end of query
-        w1 = np.array(flat, dtype=np.int64)
-        w2 = np.empty_like(w1)  # the next id; each candidate's last word is followed by V + 1
-        w2[:-1] = w1[1:]
-        w2[-1:] = V + 1
-        w2[w2 == V] = V + 1
-        known = (w1 >= 0) & (w2 >= 0)
-        pair = np.where(known, lex.bigram_counts(np.maximum(w1, 0), np.maximum(w2, 0)), 0)
-        ctx = np.where(w1 == V, lex.total, lex.word_count[np.clip(w1, 0, V - 1)] if V else 0)
-        uni = np.where((w2 >= 0) & (w2 < V), lex.word_count[np.clip(w2, 0, max(V - 1, 0))]
-                       if V else 0, 0)
-        uni = np.where(w2 == V + 1, lex.total, uni)
-        prob = np.where(pair > 0, pair / np.maximum(ctx, 1),
-                        _BACKOFF * np.maximum(uni, 0.1) / self.word_total)
-        logp = np.log(prob)
-        starts = np.cumsum(lengths) - lengths
-        lm = np.add.reduceat(logp, starts) if n else np.zeros(0)
-        F[:, _I["lm_logprob"]] = lm
-        F[:, _I["lm_per_word"]] = lm / lengths
-        F[:, _I["lm_end"]] = logp[starts + lengths - 1] if n else 0.0
-        # the dictionary lookups, one pass (a pass per column costs more than the lookups)
-        query_count, tail_count, rank_of = self.query_count.get, self.tail_count.get, \
-            past_rank.get
-        cut = len(head)
-        looked = np.array([(query_count(t, 0), rank_of(t, 99), tail_count(t[cut:], 0),
-                            tail_count(context + t[cut:], 0) if context else 0, len(t))
-                           for t in texts], dtype=np.float64).reshape(n, 5)
-        counts = looked[:, 0]
-        F[:, _I["query_freq"]] = np.log1p(counts) - self.log_total
-        F[:, _I["is_past_query"]] = counts > 0
-        F[:, _I["past_rank"]] = looked[:, 1]
-        # the first word after the head (its id in ``flat`` after the start marker)
-        has_new = lengths - 1 > head_words
-        first_new = np.where(has_new, w1[np.minimum(starts + 1 + head_words,
-                                                    w1.shape[0] - 1)] if n else -1, -1)
+        ids = self._word_ids(words + prev_split)
+        W = word_features(ids[:len(words)], ptr, ids[len(words):], head_words, lex.word_count,
+                          lex.total, self.word_total, lex.bigram_keys, lex.bigram_count,
+                          _BACKOFF)
+        F[:, _I["lm_logprob"]] = W[:, LM_LOGPROB]
+        F[:, _I["lm_per_word"]] = W[:, LM_PER_WORD]
+        F[:, _I["lm_end"]] = W[:, LM_END]
+        first_new = W[:, FIRST_NEW].astype(np.int64)
         F[:, _I["word_freq"]] = np.where(
             first_new >= 0, np.log1p(lex.word_count[np.maximum(first_new, 0)]) - self.log_total
-            if V else 0.0, -20.0)
-        F[:, _I["tail_freq"]] = np.log1p(looked[:, 2]) - self.log_total
+            if len(lex.words) else 0.0, -20.0)
+        # the dictionary lookups
+        tails = list(map(itemgetter(slice(len(head), None)), texts)) if head else texts
+        counts = np.fromiter(map(self.query_count.get, texts, repeat(0)), np.float64, count=n)
+        F[:, _I["query_freq"]] = np.log1p(counts) - self.log_total
+        F[:, _I["is_past_query"]] = counts > 0
+        F[:, _I["past_rank"]] = np.fromiter(map(past_rank.get, texts, repeat(99)), np.float64,
+                                            count=n)
+        tail_count = self.tail_count.get
+        F[:, _I["tail_freq"]] = np.log1p(np.fromiter(map(tail_count, tails, repeat(0)),
+                                                     np.float64, count=n)) - self.log_total
         if context:
-            F[:, _I["context_tail_freq"]] = np.log1p(looked[:, 3]) - self.log_total
-        n_words = lengths - 1
-        F[:, _I["n_words"]] = n_words
-        F[:, _I["words_added"]] = n_words - head_words
-        char_lengths = looked[:, 4]
+            F[:, _I["context_tail_freq"]] = np.log1p(np.fromiter(
+                map(tail_count, map(context.__add__, tails), repeat(0)), np.float64,
+                count=n)) - self.log_total
+        F[:, _I["n_words"]] = lengths
+        F[:, _I["words_added"]] = lengths - head_words
+        char_lengths = np.fromiter(map(len, texts), np.int64, count=n)
         F[:, _I["chars_added"]] = char_lengths - len(prefix)
         F[:, _I["length"]] = char_lengths
-        if prev_words:
-            extended = previous + " "
-            last = prev_split[-1]  # most candidates end otherwise: no call for them
-            in_previous = prev_words.__contains__  # map() over it: no generator per row
-            rows = np.array([(sum(map(in_previous, toks)),
-                              len(toks) > head_words and in_previous(toks[head_words]),
-                              t.startswith(extended),
-                              _shared_tail(toks, prev_split) if toks and toks[-1] == last
-                              else 0)
-                             for t, toks in zip(texts, tokens, strict=True)],
-                            dtype=np.float64).reshape(n, 4)
-            F[:, _I["previous_overlap"]] = rows[:, 0] / np.maximum(n_words, 1)
-            F[:, _I["word_in_previous"]] = rows[:, 1]
-            F[:, _I["extends_previous"]] = rows[:, 2]
-            F[:, _I["previous_tail_words"]] = rows[:, 3]
+        if prev_split:
+            F[:, _I["previous_overlap"]] = W[:, PREVIOUS_OVERLAP] / np.maximum(lengths, 1)
+            F[:, _I["word_in_previous"]] = W[:, WORD_IN_PREVIOUS]
+            F[:, _I["extends_previous"]] = np.fromiter(
+                map(str.startswith, texts, repeat(previous + " ")), np.bool_, count=n)
+            F[:, _I["previous_tail_words"]] = W[:, PREVIOUS_TAIL]
         if model_score:
             F[:, _I["model_score"]] = np.fromiter((model_score.get(t, 0.0) for t in texts),
                                                   np.float32, count=n)
@@ -358,12 +341,16 @@ class Featurizer:
                 count=from_piece.size)) - self.log_total
         return F
 
+    def _word_ids(self, words: list[str]) -> np.ndarray:
+        """int64 (len(words),) ids of ``words``: the lexicon's id, or for a word it does not
+        know a negative id, the same for the same word."""
+        ids = np.fromiter(map(self.word_index.get, words, repeat(-1)), np.int64,
+                          count=len(words))
+        unknown = np.flatnonzero(ids < 0)
+        if unknown.size:
+            missing = list(map(words.__getitem__, unknown.tolist()))
+            local = {w: -1 - i for i, w in enumerate(dict.fromkeys(missing))}
+            ids[unknown] = np.fromiter(map(local.__getitem__, missing), np.int64,
+                                       count=unknown.size)
+        return ids
 
-def _shared_tail(a: list[str], b: list[str]) -> int:
-    """How many last words ``a`` and ``b`` have in common."""
-    n = 0
-    for x, y in zip(reversed(a), reversed(b), strict=False):  # up to the shorter one
-        if x != y:
-            break
-        n += 1
-    return n

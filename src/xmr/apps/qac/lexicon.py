@@ -21,12 +21,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..._kernels.qac import top_counts
 from ...io.persist import Persistent, State, Stored
 
 SHORT = 2  # texts of up to this many characters use precomputed top lists (words and tails)
 TOP_SHORT = 32
 PIECE_SEPARATORS = ".-/_'"  # inside a word: URLs, hyphenated names, paths, possessives
 _ENDINGS_KEPT = 32  # word endings kept (top_endings)
+#: top-k searches for up to this many use the one-pass kernel (it costs O(range * k) at worst)
+_KERNEL_TOP_K = 64
 
 
 def piece_cut(word: str) -> int:
@@ -120,6 +123,12 @@ class Lexicon(Persistent):
             arrays[f"{name}_ids"] = (np.concatenate([table[k] for k in keys]) if keys
                                      else np.zeros(0, dtype=np.int64))
         return strings, arrays
+
+    def warmup(self) -> Lexicon:
+        """Compile (or load from numba's cache) the top-k kernel of long starts now rather than
+        on the first keystroke that needs it."""
+        top_counts(np.ones(2, dtype=np.int64), 1)
+        return self
 
     # -- queries --------------------------------------------------------------------------------
     def word_id(self, word: str) -> int:
@@ -251,6 +260,8 @@ class Lexicon(Persistent):
 
 def _top_k(counts: np.ndarray, k: int) -> np.ndarray:
     """Positions of the ``k`` largest ``counts``, by decreasing count (ties: position)."""
+    if k <= _KERNEL_TOP_K:
+        return top_counts(counts, k)
     if counts.shape[0] > k:
         top = np.argpartition(-counts, k - 1)[:k]
         return top[np.lexsort((top, -counts[top]))]
